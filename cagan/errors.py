@@ -1,0 +1,17 @@
+"""Errors caused by what a user gave us, with messages written for them.
+
+Command-line entry points print such an error as one line and exit non-zero;
+any other exception is a bug and keeps its traceback.
+"""
+
+
+class CaganError(Exception):
+    """A problem with the user's input (a size, a file, a config value)."""
+
+
+class SizeError(CaganError, ValueError):
+    """An image size or network width that the networks cannot take."""
+
+
+class ModelFileError(CaganError):
+    """A weights file that is missing, unreadable or does not fit the model."""

@@ -1,0 +1,5 @@
+"""The networks: CAGAN's generator and discriminator, and their normalisation."""
+
+from cagan.links.discriminator import Discriminator  # noqa: F401
+from cagan.links.generator import Generator  # noqa: F401
+from cagan.links.instance_normalization import InstanceNormalization  # noqa: F401

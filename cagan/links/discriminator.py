@@ -1,0 +1,131 @@
+import chainer
+import chainer.functions as F
+import chainer.links as L
+import numpy
+from chainer import backend
+
+from cagan.links._sizes import as_size, check_size, check_width
+from cagan.links.instance_normalization import InstanceNormalization
+
+HEADS = ('linear', 'patch')
+
+
+class Discriminator(chainer.Chain):
+    """CAGAN's discriminator D(human, article), layer for layer the seed's.
+
+    Five 4x4 stride-2 convolutions, 6 -> ch/8 -> ch/4 -> ch/2 -> ch -> ch
+    channels, instance norm on all but the first, leaky ReLU (slope 0.2), and
+    a head that gives logits:
+
+    * ``head='linear'`` (the seed): a Linear layer ``l4`` over the whole
+      ``(H/32, W/32)`` map, one logit per pair, shape ``(B, 1)``. The seed
+      hard-coded an 8x8 map (256x256 images); here it is sized from ``size``.
+    * ``head='patch'``: the paper's PatchGAN-like map, a 3x3 convolution
+      ``c5`` to one channel, one logit per position, ``(B, 1, H/32, W/32)``.
+
+    In train mode, Gaussian noise of standard deviation ``noise_sigma`` is
+    added to the input and after every convolution (after its norm), as the
+    seed's ``add_noise``. The seed drew float64 noise from NumPy's global
+    RandomState, which Chainer cast back to float32; here it is drawn in the
+    activations' dtype from this link's own generator, seeded by ``seed`` or
+    :meth:`seed_noise`, on the device the link lives on. No noise in test mode.
+
+    The seed's sigmoid is not applied: the losses take logits, where the
+    binary cross-entropy is stable for any value. Parameter names are the
+    seed's (``c0``..``c4``, ``bn0``..``bn4``, ``l4``); ``bn0`` is unused, as in
+    the seed.
+
+    Args:
+        ch (int): base width, a positive multiple of 8 (the seed: 512).
+        size (int or (int, int)): image (height, width), multiples of 32.
+        head (str): ``'linear'`` or ``'patch'``.
+        noise_sigma (float): noise standard deviation; 0 turns noise off.
+        wscale (float): standard deviation of the initial weights.
+        seed (int or None): seed of the noise generator.
+
+    Raises:
+        cagan.errors.SizeError: for a width or a size it cannot take.
+        ValueError: for an unknown head.
+    """
+
+    in_channels = 6
+
+    def __init__(self, ch=512, size=(256, 256), head='linear',
+                 noise_sigma=0.2, wscale=0.02, seed=None):
+        super().__init__()
+        check_width('Discriminator', ch)
+        bottom = check_size('Discriminator', size, n_down=5, multiple=32)
+        if head not in HEADS:
+            raise ValueError('Discriminator: head must be one of {}, got {!r}'
+                             .format(HEADS, head))
+        self.ch = ch
+        self.size = as_size(size)
+        self.head = head
+        self.noise_sigma = noise_sigma
+        self.seed_noise(seed)
+        w = chainer.initializers.Normal(wscale)
+        with self.init_scope():
+            self.c0 = L.Convolution2D(6, ch // 8, 4, 2, 1, initialW=w)
+            self.c1 = L.Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
+            self.c2 = L.Convolution2D(ch // 4, ch // 2, 4, 2, 1, initialW=w)
+            self.c3 = L.Convolution2D(ch // 2, ch, 4, 2, 1, initialW=w)
+            self.c4 = L.Convolution2D(ch, ch, 4, 2, 1, initialW=w)
+            if head == 'linear':
+                self.l4 = L.Linear(bottom[0] * bottom[1] * ch, 1, initialW=w)
+            else:
+                self.c5 = L.Convolution2D(ch, 1, 3, 1, 1, initialW=w)
+            self.bn0 = InstanceNormalization(ch // 8)
+            self.bn1 = InstanceNormalization(ch // 4)
+            self.bn2 = InstanceNormalization(ch // 2)
+            self.bn3 = InstanceNormalization(ch)
+            self.bn4 = InstanceNormalization(ch)
+
+    def seed_noise(self, seed):
+        """Restart the noise generator(s) from ``seed`` (None: fresh entropy)."""
+        self.noise_seed = seed
+        self._noise_rngs = {}
+
+    def _noise_rng(self, x):
+        device = backend.get_device_from_array(x)
+        rng = self._noise_rngs.get(device.name)
+        if rng is None:
+            if device.xp is numpy:
+                rng = numpy.random.default_rng(self.noise_seed)
+            else:
+                # CuPy's RandomState takes the same standard_normal call.
+                with chainer.using_device(device):
+                    rng = device.xp.random.RandomState(self.noise_seed)
+            self._noise_rngs[device.name] = rng
+        return rng
+
+    def _add_noise(self, h):
+        if not chainer.config.train or not self.noise_sigma:
+            return h
+        noise = self._noise_rng(h.array).standard_normal(
+            h.shape, dtype=h.dtype)
+        noise *= h.dtype.type(self.noise_sigma)
+        return h + noise
+
+    def forward(self, x):
+        """Score (human, article) pairs.
+
+        Args:
+            x: ``(B, 6, H, W)`` float32, the channel concatenation of a human
+                image and an article image, each RGB in [0, 1].
+
+        Returns:
+            ~chainer.Variable: float32 logits (log-odds that the pair is a
+            real one), ``(B, 1)`` for the linear head, ``(B, 1, H/32, W/32)``
+            for the patch head.
+        """
+        if tuple(x.shape[2:]) != self.size:
+            raise ValueError(
+                'Discriminator: built for {}x{} images, got {}x{}'.format(
+                    *(self.size + tuple(x.shape[2:]))))
+        h = self._add_noise(chainer.as_variable(x))
+        h = F.leaky_relu(self._add_noise(self.c0(h)))
+        h = F.leaky_relu(self._add_noise(self.bn1(self.c1(h))))
+        h = F.leaky_relu(self._add_noise(self.bn2(self.c2(h))))
+        h = F.leaky_relu(self._add_noise(self.bn3(self.c3(h))))
+        h = F.leaky_relu(self._add_noise(self.bn4(self.c4(h))))
+        return self.l4(h) if self.head == 'linear' else self.c5(h)

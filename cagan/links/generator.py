@@ -1,0 +1,101 @@
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+from cagan.links._sizes import as_size, check_size, check_width
+from cagan.links.instance_normalization import InstanceNormalization
+
+
+class Generator(chainer.Chain):
+    """CAGAN's generator G, layer for layer the seed's.
+
+    Encoder: four 4x4 stride-2 convolutions, 9 -> ch/8 -> ch/4 -> ch/2 -> ch
+    channels, ReLU, instance norm on all but the first. Decoder: four 4x4
+    stride-2 deconvolutions, ch -> ch/2 -> ch/4 -> ch/8 -> 4, the first three
+    followed by instance norm and ReLU and then *added* to the encoder map of
+    the same size; a sigmoid on the output. Weights are drawn from
+    N(0, wscale^2), biases start at 0.
+
+    Parameter names are the seed's (``c0``..``c3``, ``bn0``..``bn3``,
+    ``dc0``..``dc3``, ``dbn0``..``dbn2``), so weights it saved load with
+    ``chainer.serializers.load_npz`` or :func:`cagan.serialization.load_npz`.
+    ``bn0`` is built but, as in the seed, never used.
+
+    Args:
+        ch (int): base width, a positive multiple of 8 (the seed: 512).
+        size (int or (int, int)): image (height, width) this generator is
+            built for; both must be multiples of 16. Only checked here: the
+            network is fully convolutional.
+        wscale (float): standard deviation of the initial weights.
+
+    Raises:
+        cagan.errors.SizeError: for a width or a size it cannot take.
+    """
+
+    in_channels = 9
+    out_channels = 4
+
+    def __init__(self, ch=512, size=(256, 256), wscale=0.02):
+        super().__init__()
+        check_width('Generator', ch)
+        check_size('Generator', size, n_down=4, multiple=16)
+        self.ch = ch
+        self.size = as_size(size)
+        w = chainer.initializers.Normal(wscale)
+        with self.init_scope():
+            self.c0 = L.Convolution2D(9, ch // 8, 4, 2, 1, initialW=w)
+            self.c1 = L.Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
+            self.c2 = L.Convolution2D(ch // 4, ch // 2, 4, 2, 1, initialW=w)
+            self.c3 = L.Convolution2D(ch // 2, ch, 4, 2, 1, initialW=w)
+            self.bn0 = InstanceNormalization(ch // 8)
+            self.bn1 = InstanceNormalization(ch // 4)
+            self.bn2 = InstanceNormalization(ch // 2)
+            self.bn3 = InstanceNormalization(ch)
+            self.dc0 = L.Deconvolution2D(ch, ch // 2, 4, 2, 1, initialW=w)
+            self.dc1 = L.Deconvolution2D(ch // 2, ch // 4, 4, 2, 1, initialW=w)
+            self.dc2 = L.Deconvolution2D(ch // 4, ch // 8, 4, 2, 1, initialW=w)
+            self.dc3 = L.Deconvolution2D(ch // 8, 4, 4, 2, 1, initialW=w)
+            self.dbn0 = InstanceNormalization(ch // 2)
+            self.dbn1 = InstanceNormalization(ch // 4)
+            self.dbn2 = InstanceNormalization(ch // 8)
+
+    def forward(self, x):
+        """The seed's forward pass.
+
+        Args:
+            x: ``(B, 9, H, W)`` float32, the channel concatenation of
+                ``(x_i, y_i, y_j)``, each RGB in [0, 1].
+
+        Returns:
+            ~chainer.Variable: ``(B, 4, H, W)`` float32 in (0, 1): the
+            generated image in channels 0-2 and ``alpha`` in channel 3.
+        """
+        check_size('Generator', x.shape[2:], n_down=4, multiple=16)
+        h1 = F.relu(self.c0(x))
+        h2 = F.relu(self.bn1(self.c1(h1)))
+        h3 = F.relu(self.bn2(self.c2(h2)))
+        h = F.relu(self.bn3(self.c3(h3)))
+        h = F.relu(self.dbn0(self.dc0(h))) + h3
+        h = F.relu(self.dbn1(self.dc1(h))) + h2
+        h = F.relu(self.dbn2(self.dc2(h))) + h1
+        return F.sigmoid(self.dc3(h))
+
+    def swap(self, x_i, y_i, y_j):
+        """Dress the person of ``x_i``, who wears ``y_i``, in article ``y_j``.
+
+        .. math:: x_{ij} = \\alpha \\odot \\mathrm{image}
+                           + (1 - \\alpha) \\odot x_i
+
+        computed as ``x_i + alpha * (image - x_i)``, the same value.
+
+        Args:
+            x_i, y_i, y_j: ``(B, 3, H, W)`` float32 RGB in [0, 1].
+
+        Returns:
+            tuple: ``x_ij`` ``(B, 3, H, W)`` float32 in [0, 1] and ``alpha``
+            ``(B, 1, H, W)`` float32 in (0, 1), the repainted region.
+        """
+        out = self(F.concat((x_i, y_i, y_j), axis=1))
+        image, alpha = out[:, :3], out[:, 3:]
+        x_ij = x_i + F.broadcast_to(alpha, image.shape) * (image - x_i)
+        return x_ij, alpha

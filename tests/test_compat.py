@@ -1,0 +1,136 @@
+"""``import cagan`` readies Chainer 7.8.1 silently on both supported stacks.
+
+(a) this interpreter (CI: Python 3.11, NumPy 1.26);
+(b) Python 3.12 + NumPy 2 + the newest setuptools, the GPU machines' stack,
+    in its own virtual environment ``.venv-py312``, when a Python 3.12
+    interpreter is found.
+"""
+
+import glob
+import importlib.util
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+VENV = ROOT / '.venv-py312'
+# Bump to rebuild the venv when what it holds changes.
+VENV_RECIPE = 'numpy>=2,<3 setuptools>=82 pytest chainer==7.8.1 v1'
+# Run there on NumPy 2, with warnings as errors (pytest.ini).
+STACK_B_TESTS = ['tests/test_instance_normalization.py',
+                 'tests/test_networks.py', 'tests/test_seed_weights.py']
+SMOKE = '''
+import sys, warnings
+import cagan, chainer, numpy
+import chainer.functions as F
+x = numpy.linspace(0, 1, 2 * 3 * 8 * 8, dtype=numpy.float32).reshape(2, 3, 8, 8)
+assert F.resize_images(x, (16, 16)).shape == (2, 3, 16, 16)   # numpy.float
+assert F.as_strided(x.ravel(), (4,), (4,)).shape == (4,)       # numpy.sctypes
+print(sys.version_info[:2], numpy.__version__, chainer.__version__)
+'''
+
+
+def run(python, *args, env=None, timeout=600):
+    return subprocess.run([str(python)] + list(args), cwd=str(ROOT), env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_import_is_silent_under_warnings_as_errors():
+    result = run(sys.executable, '-W', 'error', '-c', 'import cagan')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '' and result.stderr == ''
+
+
+def test_chainer_functions_that_numpy_broke_work():
+    result = run(sys.executable, '-W', 'error', '-c', SMOKE)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ''
+
+
+@pytest.mark.skipif(importlib.util.find_spec('cupy') is not None,
+                    reason='CuPy is installed here, and Chainer imports it')
+def test_a_cpu_run_never_imports_cupy():
+    result = run(sys.executable, '-c',
+                 'import sys, cagan; assert "cupy" not in sys.modules')
+    assert result.returncode == 0, result.stderr
+
+
+def test_apply_is_idempotent_and_keeps_chainer_working():
+    from cagan import _compat
+    _compat.apply()
+    _compat.apply()
+    assert numpy.float is float and 'float' in numpy.sctypes
+
+
+def find_python312():
+    """A working Python 3.12 interpreter, or None.
+
+    ``python3.12`` on the PATH first (the GPU machines); a pyenv shim there
+    can exist and still fail, so each candidate is run once.
+    """
+    pyenv_root = os.environ.get('PYENV_ROOT', os.path.expanduser('~/.pyenv'))
+    candidates = [os.environ.get('CAGAN_PYTHON312'), shutil.which('python3.12')]
+    candidates += sorted(glob.glob(
+        os.path.join(pyenv_root, 'versions', '3.12*', 'bin', 'python3.12')))
+    for python in filter(None, candidates):
+        try:
+            result = run(python, '-c', 'import sys; print(sys.version_info[:2])',
+                         timeout=60)
+        except OSError:
+            continue
+        if result.returncode == 0 and result.stdout.strip() == '(3, 12)':
+            return python
+    return None
+
+
+def build_stack_b(python):
+    """Make ``.venv-py312``; reuse it while the recipe is unchanged."""
+    stamp = VENV / 'recipe.txt'
+    if stamp.exists() and stamp.read_text() == VENV_RECIPE:
+        return VENV / 'bin' / 'python'
+    shutil.rmtree(str(VENV), ignore_errors=True)
+    subprocess.run([python, '-m', 'venv', str(VENV)], check=True)
+    vpython = VENV / 'bin' / 'python'
+    pip = [str(vpython), '-m', 'pip', '--disable-pip-version-check', 'install',
+           '--quiet']
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('PIP_CONSTRAINT', 'PIP_BUILD_CONSTRAINT')}
+    build_env = dict(env, PIP_CONSTRAINT=str(ROOT / 'constraints.txt'),
+                     PIP_BUILD_CONSTRAINT=str(ROOT / 'constraints.txt'))
+    wheels = VENV / 'wheels'
+    # Chainer's sdist builds only with setuptools<74; its wheel then runs on
+    # the newest setuptools, which has no pkg_resources (as on the GPU).
+    subprocess.run([str(vpython), '-m', 'pip', 'wheel', '--quiet', '--no-deps',
+                    '-w', str(wheels), 'chainer==7.8.1'],
+                   env=build_env, check=True)
+    subprocess.run(pip + ['--upgrade', 'numpy>=2,<3', 'setuptools>=82',
+                          'pytest'] + [str(w) for w in wheels.glob('*.whl')],
+                   env=env, check=True)
+    stamp.write_text(VENV_RECIPE)
+    return vpython
+
+
+@pytest.mark.slow
+def test_stack_b_python312_numpy2():
+    if sys.version_info >= (3, 12) and numpy.__version__ >= '2':
+        pytest.skip('this interpreter is stack (b) itself: the tests above '
+                    'covered it')
+    python = find_python312()
+    if python is None:
+        pytest.skip('no Python 3.12 found (python3.12 on PATH, '
+                    '$CAGAN_PYTHON312, pyenv versions): stack (b) not checked')
+    vpython = build_stack_b(python)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = run(vpython, '-W', 'error', '-c', 'import cagan', env=env)
+    assert result.returncode == 0 and result.stderr == '', result.stderr
+    result = run(vpython, '-W', 'error', '-c', SMOKE, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('(3, 12) 2.'), result.stdout
+    result = run(vpython, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+                 *STACK_B_TESTS, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
