@@ -15,3 +15,7 @@ class SizeError(CaganError, ValueError):
 
 class ModelFileError(CaganError):
     """A weights file that is missing, unreadable or does not fit the model."""
+
+
+class NonFiniteLossError(CaganError):
+    """A loss became NaN or infinite; raised before the update that would use it."""

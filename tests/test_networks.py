@@ -96,6 +96,14 @@ def test_initialisation_is_normal_002():
     assert all(p.dtype == numpy.float32 for p in gen.params())
 
 
+def test_initial_weights_follow_the_seed_argument():
+    a, b, c = (Generator(ch=8, size=32, seed=s) for s in (3, 3, 4))
+    numpy.testing.assert_array_equal(a.dc1.W.array, b.dc1.W.array)
+    assert not numpy.array_equal(a.dc1.W.array, c.dc1.W.array)
+    d, e = (Discriminator(ch=8, size=64, seed=3) for _ in range(2))
+    numpy.testing.assert_array_equal(d.l4.W.array, e.l4.W.array)
+
+
 def test_every_used_parameter_gets_a_gradient(rng):
     # bn0 is built but unused in both of the seed's networks.
     gen = Generator(ch=8, size=32)

@@ -41,7 +41,8 @@ class Discriminator(chainer.Chain):
         head (str): ``'linear'`` or ``'patch'``.
         noise_sigma (float): noise standard deviation; 0 turns noise off.
         wscale (float): standard deviation of the initial weights.
-        seed (int or None): seed of the noise generator.
+        seed (int or None): seed of the initial weights and of the noise
+            (None: fresh entropy); the global NumPy RNG is never used.
 
     Raises:
         cagan.errors.SizeError: for a width or a size it cannot take.
@@ -63,7 +64,8 @@ class Discriminator(chainer.Chain):
         self.head = head
         self.noise_sigma = noise_sigma
         self.seed_noise(seed)
-        w = chainer.initializers.Normal(wscale)
+        w = chainer.initializers.Normal(
+            wscale, rng=numpy.random.default_rng(seed))
         with self.init_scope():
             self.c0 = L.Convolution2D(6, ch // 8, 4, 2, 1, initialW=w)
             self.c1 = L.Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
@@ -81,8 +83,12 @@ class Discriminator(chainer.Chain):
             self.bn4 = InstanceNormalization(ch)
 
     def seed_noise(self, seed):
-        """Restart the noise generator(s) from ``seed`` (None: fresh entropy)."""
-        self.noise_seed = seed
+        """Restart the noise from ``seed`` (None: fresh entropy).
+
+        ``Discriminator(seed=s)`` starts from ``seed_noise(s)``; the noise
+        stream is a child of ``s``, independent of the initial weights.
+        """
+        self._noise_seed = numpy.random.SeedSequence(seed).spawn(1)[0]
         self._noise_rngs = {}
 
     def _noise_rng(self, x):
@@ -90,11 +96,12 @@ class Discriminator(chainer.Chain):
         rng = self._noise_rngs.get(device.name)
         if rng is None:
             if device.xp is numpy:
-                rng = numpy.random.default_rng(self.noise_seed)
+                rng = numpy.random.default_rng(self._noise_seed)
             else:
                 # CuPy's RandomState takes the same standard_normal call.
+                seed = int(self._noise_seed.generate_state(1)[0])
                 with chainer.using_device(device):
-                    rng = device.xp.random.RandomState(self.noise_seed)
+                    rng = device.xp.random.RandomState(seed)
             self._noise_rngs[device.name] = rng
         return rng
 

@@ -1,6 +1,7 @@
 import chainer
 import chainer.functions as F
 import chainer.links as L
+import numpy
 
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
@@ -27,6 +28,8 @@ class Generator(chainer.Chain):
             built for; both must be multiples of 16. Only checked here: the
             network is fully convolutional.
         wscale (float): standard deviation of the initial weights.
+        seed (int or None): seed of the initial weights (None: fresh
+            entropy); the global NumPy RNG is never used.
 
     Raises:
         cagan.errors.SizeError: for a width or a size it cannot take.
@@ -35,13 +38,14 @@ class Generator(chainer.Chain):
     in_channels = 9
     out_channels = 4
 
-    def __init__(self, ch=512, size=(256, 256), wscale=0.02):
+    def __init__(self, ch=512, size=(256, 256), wscale=0.02, seed=None):
         super().__init__()
         check_width('Generator', ch)
         check_size('Generator', size, n_down=4, multiple=16)
         self.ch = ch
         self.size = as_size(size)
-        w = chainer.initializers.Normal(wscale)
+        w = chainer.initializers.Normal(
+            wscale, rng=numpy.random.default_rng(seed))
         with self.init_scope():
             self.c0 = L.Convolution2D(9, ch // 8, 4, 2, 1, initialW=w)
             self.c1 = L.Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
@@ -96,6 +100,8 @@ class Generator(chainer.Chain):
             ``(B, 1, H, W)`` float32 in (0, 1), the repainted region.
         """
         out = self(F.concat((x_i, y_i, y_j), axis=1))
-        image, alpha = out[:, :3], out[:, 3:]
+        # split_axis, not slicing: slicing's backward uses CuPy's deprecated
+        # scatter_add, a warning on every step with CuPy 14.
+        image, alpha = F.split_axis(out, [3], axis=1)
         x_ij = x_i + F.broadcast_to(alpha, image.shape) * (image - x_i)
         return x_ij, alpha

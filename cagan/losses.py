@@ -1,0 +1,99 @@
+"""CAGAN's objective as small pure functions (Jetchev & Bergmann, 2017, eq. 1-4).
+
+Discriminator logits ``d`` are log-odds that a (human, article) pair is real,
+``D = sigmoid(d)``. Every adversarial term is a binary cross-entropy on logits,
+computed stably for any value (no overflow at +-100 or beyond, forward or
+backward), and averaged over the batch and, for a PatchGAN map, over its
+positions (the paper's sum over lambda, mu, divided by their count).
+
+The seed article writes the fake terms as ``(1 - log D)``; the intended term,
+the paper's and the one here, is ``log(1 - D)``.
+"""
+
+import chainer.functions as F
+import numpy
+
+
+def _bce(logits, real):
+    t = logits.xp.full(logits.shape, int(real), dtype=numpy.int32)
+    return F.sigmoid_cross_entropy(logits, t)  # mean over every element
+
+
+def adversarial_real(logits):
+    """``-E[log D]``: pushes logits towards "real".
+
+    D's loss on true pairs D(x_i, y_i), and G's adversarial loss on
+    D(x_ij, y_j) (the non-saturating form of minimising log(1 - D)).
+
+    Args:
+        logits: float32 ``(B, 1)`` or ``(B, 1, h, w)``.
+
+    Returns:
+        ~chainer.Variable: float32 scalar, ``mean(softplus(-logits))``.
+    """
+    return _bce(logits, True)
+
+
+def adversarial_fake(logits):
+    """``-E[log(1 - D)]``: pushes logits towards "fake".
+
+    D's loss on generated pairs D(x_ij, y_j) and mismatched pairs D(x_i, y_j).
+
+    Returns:
+        ~chainer.Variable: float32 scalar, ``mean(softplus(logits))``.
+    """
+    return _bce(logits, False)
+
+
+def dis_loss(d_real, d_fake, d_wrong):
+    """L_cGAN for D, as a loss to minimise (the negated eq. 2):
+
+    .. math::
+        -\\mathbb{E}[\\log D(x_i, y_i)] - \\mathbb{E}[\\log(1 - D(x_{ij}, y_j))]
+        - \\mathbb{E}[\\log(1 - D(x_i, y_j))]
+
+    Returns:
+        tuple: the total and its ``real``, ``fake``, ``wrong`` terms, float32
+        scalar Variables.
+    """
+    real = adversarial_real(d_real)
+    fake = adversarial_fake(d_fake)
+    wrong = adversarial_fake(d_wrong)
+    return real + fake + wrong, real, fake, wrong
+
+
+def cycle_loss(x_i, x_iji):
+    """L_cyc = E ||x_i - x_iji||_1, with x_iji = G(G(x_i, y_i, y_j), y_j, y_i).
+
+    Args:
+        x_i, x_iji: float32 ``(B, 3, H, W)`` in [0, 1].
+
+    Returns:
+        ~chainer.Variable: float32 scalar, the mean absolute difference.
+    """
+    return F.mean_absolute_error(x_i, x_iji)
+
+
+def id_loss(alpha):
+    """L_id = E ||alpha_i^j||_1: keeps the repainted region small.
+
+    Only the first pass's ``alpha_i^j`` counts, as in the paper's eq. 4 and
+    the seed's formula: the cycle pass's alpha is already held by the cycle
+    loss, which needs it free to undo the first swap exactly.
+
+    Args:
+        alpha: float32 ``(B, 1, H, W)`` in [0, 1].
+
+    Returns:
+        ~chainer.Variable: float32 scalar, ``mean(|alpha|)``.
+    """
+    return F.mean(F.absolute(alpha))
+
+
+def gen_loss(loss_adv, loss_cyc, loss_id, gamma_adv=1.0, gamma_cyc=1.0,
+             gamma_id=0.1):
+    """G's total: gamma_adv L_adv + gamma_cyc L_cyc + gamma_id L_id.
+
+    The defaults are the seed's and the paper's weights, 1 : 1 : 0.1.
+    """
+    return gamma_adv * loss_adv + gamma_cyc * loss_cyc + gamma_id * loss_id

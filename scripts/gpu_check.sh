@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole GPU check, for a lent GPU machine (Python 3.12, NumPy 2, CuPy 14,
+# no internet): installs the carried wheels, then runs the import check, the
+# test suite (its GPU tests included) and the device check. Output goes to
+# stdout and, when $OUT is set, to files there.
+#
+# Prepare here:   mkdir -p .whl && cp .venv-py312/wheels/chainer-*.whl .whl/
+# (make test builds that wheel; .whl/ is listed in .git/info/exclude.)
+set -uo pipefail
+out=${OUT:-/tmp/gpu_check}
+mkdir -p "$out"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+    --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c 'import sys, cagan, numpy, cupy, chainer; print(sys.version.split()[0], "numpy", numpy.__version__, "cupy", cupy.__version__, "chainer", chainer.__version__)'
+echo "== import cagan under -W error"
+python3 -W error -c 'import cagan, chainer.backends.cuda as c; print("cuda available:", c.available, "cudnn:", c.cudnn_enabled, "cupy import warnings:", cagan._compat.CUPY_IMPORT_WARNINGS)'
+echo "== pytest (warnings are errors)"
+timeout 150 python3 -m pytest -q -ra -p no:cacheprovider tests 2>&1 | tee "$out/pytest.log" | tail -25
+echo "== device check"
+timeout 270 python3 scripts/device_check.py --device @cupy:0 "$@" 2>&1 | tee "$out/device_check.log"
