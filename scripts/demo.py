@@ -1,8 +1,9 @@
 """What `make demo` runs.
 
-Today it builds the seed's networks, runs one swap on a synthetic batch and
-says what is missing: the synthetic data, training and swap commands are
-later issues, and this demo grows with them.
+Today it builds the seed's networks, runs one swap on a toy batch and three
+CAGAN training steps on toy images, and says what is missing: the synthetic
+data, the training program and the swap command are later issues, and this
+demo grows with them.
 """
 
 import time
@@ -10,6 +11,10 @@ import time
 import cagan  # first: it readies chainer for this Python and NumPy
 import chainer
 import numpy
+from chainer import iterators
+
+from cagan.optimizers import make_adam
+from cagan.updater import CAGANUpdater
 
 
 def count_params(link):
@@ -45,8 +50,25 @@ def main():
                   float(x_ij.array.min()), float(x_ij.array.max()),
                   float(alpha.array.mean()), logits.shape,
                   time.perf_counter() - start))
-    print('The networks build and run (untrained). Not here yet: synthetic '
-          'data (issue 4), training (issues 3 and 5), scripts/swap.py '
+    size = (64, 64)
+    data = [tuple(toy_batch(rng, size, batch=3)) for _ in range(8)]
+    gen = cagan.Generator(ch=32, size=size, seed=0)
+    dis = cagan.Discriminator(ch=32, size=size, seed=1)
+    updater = CAGANUpdater(
+        iterators.SerialIterator(data, 4, shuffle=False),
+        {'gen': make_adam(gen), 'dis': make_adam(dis)})
+    reporter = chainer.Reporter()
+    reporter.add_observer('gen', gen)
+    reporter.add_observer('dis', dis)
+    for _ in range(3):
+        observation = {}
+        with reporter.scope(observation):
+            updater.update()
+        print('training step {} (64x64, ch 32, batch 4, toy images): {}'.format(
+            updater.iteration, ', '.join('{} {:.3f}'.format(k, float(v.array))
+                                         for k, v in sorted(observation.items()))))
+    print('The networks and the training step run. Not here yet: synthetic '
+          'data (issue 4), the training program (issue 5), scripts/swap.py '
           '(issue 6); `make demo` will train and swap once they land.')
 
 
