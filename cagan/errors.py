@@ -19,3 +19,15 @@ class ModelFileError(CaganError):
 
 class NonFiniteLossError(CaganError):
     """A loss became NaN or infinite; raised before the update that would use it."""
+
+
+class DataError(CaganError):
+    """Problems with a dataset on disk, one line each, found before training.
+
+    Attributes:
+        problems (list of str): one message per problem.
+    """
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__('\n'.join(self.problems))

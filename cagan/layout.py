@@ -1,0 +1,123 @@
+"""The on-disk layout of a paired dataset: reading and writing its pairs file.
+
+Our layout (documented in ``data/README.md``)::
+
+    DIR/humans/     photos of people, each wearing one article (x_i)
+    DIR/articles/   product photos of articles on a plain background (y_i)
+    DIR/pairs.txt   one pair per line: "HUMAN ARTICLE [FLAGS]"
+
+``HUMAN`` and ``ARTICLE`` are file names inside ``humans/`` and ``articles/``.
+``FLAGS``, optional, is a comma-separated list without spaces:
+
+* ``back_view``: the human is turned away;
+* ``extra_garment``: the human wears something that is not the article;
+* ``bottoms_only``: the article is only a bottom, the human wears more;
+* ``dup_of=ARTICLE``: the article is a (near-)duplicate of that article.
+
+Lines starting with ``#`` and blank lines are ignored.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+from cagan.errors import DataError
+
+#: Flags that make a pair unusable for training (the seed removed these).
+EXCLUDING_FLAGS = ('back_view', 'extra_garment', 'bottoms_only')
+DUP_PREFIX = 'dup_of='
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One line of a pairs file."""
+
+    human: str
+    article: str
+    flags: frozenset = field(default_factory=frozenset)
+    dup_of: str = None
+    line: int = 0
+
+    @property
+    def excluded(self):
+        """True if a flag says the seed would have dropped this pair."""
+        return bool(self.flags & set(EXCLUDING_FLAGS))
+
+    def to_line(self):
+        tokens = sorted(self.flags)
+        if self.dup_of:
+            tokens.append(DUP_PREFIX + self.dup_of)
+        return ' '.join([self.human, self.article] + ([','.join(tokens)]
+                                                      if tokens else []))
+
+
+def read_pairs(path):
+    """Parse a pairs file.
+
+    Args:
+        path (str or pathlib.Path): the ``pairs.txt`` file.
+
+    Returns:
+        list of Pair: in file order.
+
+    Raises:
+        cagan.errors.DataError: the file is missing or unreadable, or has
+            malformed lines (each named with its line number), or no pairs.
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        raise DataError(['{}: no such pairs file'.format(path)]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(['{}: cannot read the pairs file ({})'.format(
+            path, e)]) from None
+    pairs, problems = [], []
+    for number, text in enumerate(lines, 1):
+        tokens = text.split()
+        if not tokens or tokens[0].startswith('#'):
+            continue
+        if len(tokens) not in (2, 3):
+            problems.append('{}:{}: expected "HUMAN ARTICLE [FLAGS]", got {!r}'
+                            .format(path, number, text))
+            continue
+        flags, dup_of = set(), None
+        for flag in tokens[2].split(',') if len(tokens) == 3 else []:
+            if flag.startswith(DUP_PREFIX) and len(flag) > len(DUP_PREFIX):
+                dup_of = flag[len(DUP_PREFIX):]
+            elif flag in EXCLUDING_FLAGS:
+                flags.add(flag)
+            else:
+                problems.append('{}:{}: unknown flag {!r} (known: {}, {}NAME)'
+                                .format(path, number, flag,
+                                        ', '.join(EXCLUDING_FLAGS), DUP_PREFIX))
+        pairs.append(Pair(tokens[0], tokens[1], frozenset(flags), dup_of,
+                          number))
+    if problems:
+        raise DataError(problems)
+    if not pairs:
+        raise DataError(['{}: no pairs in the file'.format(path)])
+    return pairs
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` so that readers see the old or the new file,
+    never half of one."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
+                               suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_pairs(path, pairs, header='human article [flags]'):
+    """Write ``pairs`` (iterable of Pair) as a pairs file, atomically."""
+    lines = ['# ' + header] + [p.to_line() for p in pairs]
+    write_text_atomic(path, '\n'.join(lines) + '\n')
