@@ -23,6 +23,8 @@ What breaks there, and the smallest fix for each:
   not (every CPU machine), nothing here touches it.
 * CuPy 14 has no cuDNN; Chainer then uses its own kernels but warns on first
   GPU use unless ``CHAINER_CUDNN=0``, which we set as a default there.
+* ``MultiprocessIterator`` calls ``Thread.setDaemon``, deprecated since
+  Python 3.10; that one warning, from that one module, is ignored.
 
 Left alone: ``chainer.distributions.Categorical.log_prob`` on NumPy 2
 (``meshgrid`` now returns a tuple); cagan does not use it.
@@ -85,6 +87,10 @@ def apply():
     caller imported it first, only the NumPy aliases are restored.
     """
     _restore_numpy_aliases()
+    warnings.filterwarnings(
+        'ignore', message=r'setDaemon\(\) is deprecated',
+        category=DeprecationWarning,
+        module=r'chainer\.iterators\.multiprocess_iterator')
     if 'chainer' not in sys.modules:
         _skip_environment_check()
         _import_cupy_quietly()

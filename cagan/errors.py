@@ -31,3 +31,7 @@ class DataError(CaganError):
     def __init__(self, problems):
         self.problems = list(problems)
         super().__init__('\n'.join(self.problems))
+
+
+class ImageError(CaganError):
+    """An image file that is missing, not an image, or unusable."""

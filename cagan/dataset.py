@@ -1,0 +1,290 @@
+"""Paired human/article datasets: layouts on disk, decoding once, triplets.
+
+Data flow: :func:`read_pairs_of` reads a layout (ours or VITON's) into
+:class:`Record` s and checks every file; :class:`TripletDataset` decodes each
+image once, fitted to the network's size, and yields CAGAN's triplets
+``(x_i, y_i, y_j)``; :func:`make_iterator` batches them in a deterministic,
+resumable order.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy
+from chainer import dataset as chainer_dataset
+from chainer import iterators
+
+from cagan import images, layout
+from cagan.errors import DataError, ImageError
+from cagan.links._sizes import as_size
+
+
+@dataclass(frozen=True)
+class Record:
+    """One human and the article they wear.
+
+    Attributes:
+        human (pathlib.Path): the photo of the person (x_i).
+        article (pathlib.Path): the product photo (y_i).
+        group (str): articles in the same group are the same product (the
+            same file, or flagged duplicates); y_j is never drawn from x_i's.
+    """
+
+    human: Path
+    article: Path
+    group: str
+
+
+def detect_layout(root):
+    """``'cagan'`` (our layout), ``'viton'`` or None."""
+    root = Path(root)
+    if (root / 'pairs.txt').is_file():
+        return 'cagan'
+    if any((root / '{}_pairs.txt'.format(s)).is_file()
+           for s in ('train', 'test')):
+        return 'viton'
+    return None
+
+
+def read_pairs_of(root, split='train', skip_flagged=True):
+    """Read the pairs of a dataset folder and check that every file exists.
+
+    Args:
+        root (str or pathlib.Path): a folder in our layout or VITON's
+            (see ``data/README.md``).
+        split (str): ``'train'`` or ``'test'``. In our layout, ``'test'`` is
+            the ``test/`` subfolder.
+        skip_flagged (bool): leave out pairs flagged ``back_view``,
+            ``extra_garment`` or ``bottoms_only``, as the seed did.
+
+    Returns:
+        list of Record: in file order.
+
+    Raises:
+        cagan.errors.DataError: every problem found, one line each: a missing
+            folder or pairs file, malformed lines, pairs naming missing
+            files, no usable pair, or fewer than two distinct articles.
+    """
+    root = Path(root)
+    if split not in ('train', 'test'):
+        raise ValueError("split must be 'train' or 'test', got {!r}"
+                         .format(split))
+    if not root.is_dir():
+        raise DataError(['{}: no such dataset folder'.format(root)])
+    kind = detect_layout(root)
+    if kind == 'viton':
+        records = _read_viton(root, split)
+    elif kind == 'cagan':
+        folder = root if split == 'train' else root / 'test'
+        records = _read_ours(folder, skip_flagged)
+    else:
+        raise DataError(['{}: neither our layout (pairs.txt, humans/, '
+                         'articles/) nor VITON\'s (train_pairs.txt, '
+                         'train/image/, train/cloth/); see data/README.md'
+                         .format(root)])
+    problems = ['{}: missing ({} of a pair)'.format(path, role)
+                for path, role in sorted(
+                    {(r.human, 'human') for r in records}
+                    | {(r.article, 'article') for r in records})
+                if not path.is_file()]
+    if problems:
+        raise DataError(problems)
+    if not records:
+        raise DataError(['{}: no usable pairs{}'.format(
+            root, ' (all are flagged)' if skip_flagged else '')])
+    if len({r.group for r in records}) < 2:
+        raise DataError(['{}: every pair has the same article; CAGAN needs '
+                         'at least two different articles'.format(root)])
+    return records
+
+
+def _read_ours(folder, skip_flagged):
+    pairs = layout.read_pairs(folder / 'pairs.txt')
+    for sub in ('humans', 'articles'):
+        if not (folder / sub).is_dir():
+            raise DataError(['{}: no such folder'.format(folder / sub)])
+    # Union the dup_of links so that chains of duplicates share a group.
+    parent = {}
+
+    def find(name):
+        while parent.get(name, name) != name:
+            name = parent[name]
+        return name
+
+    for pair in pairs:
+        if pair.dup_of:
+            parent[find(pair.article)] = find(pair.dup_of)
+    return [Record(folder / 'humans' / p.human, folder / 'articles' / p.article,
+                   find(p.article))
+            for p in pairs if not (skip_flagged and p.excluded)]
+
+
+def _read_viton(root, split):
+    pairs_file = root / '{}_pairs.txt'.format(split)
+    images_dir, cloth_dir = root / split / 'image', root / split / 'cloth'
+    problems = ['{}: no such {}'.format(p, what) for p, what in
+                ((pairs_file, 'pairs file'), (images_dir, 'folder'),
+                 (cloth_dir, 'folder')) if not p.exists()]
+    if problems:
+        raise DataError(problems)
+    records, problems = [], []
+    with open(pairs_file, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    for number, text in enumerate(lines, 1):
+        tokens = text.split()
+        if not tokens:
+            continue
+        if len(tokens) != 2:
+            problems.append('{}:{}: expected "PERSON CLOTH", got {!r}'.format(
+                pairs_file, number, text))
+            continue
+        person, cloth = tokens
+        # VITON-HD names a person's own cloth like the person; its test pairs
+        # list another cloth on purpose. VITON lists the worn one.
+        worn = person if (cloth_dir / person).is_file() else cloth
+        records.append(Record(images_dir / person, cloth_dir / worn, worn))
+    if problems:
+        raise DataError(problems)
+    return records
+
+
+class TripletDataset(chainer_dataset.DatasetMixin):
+    """CAGAN's training triplets ``(x_i, y_i, y_j)`` from paired records.
+
+    Every image is decoded once, when the dataset is built, fitted to
+    ``size`` by :func:`cagan.images.fit` (aspect ratio kept, padded with the
+    photo's border colour, never cropped) and kept as uint8 in memory, so an
+    epoch never waits on JPEG decoding; worker processes of a
+    ``MultiprocessIterator`` share it (copy-on-write).
+
+    Example ``index`` gives pair ``i = index % len(self)`` in epoch
+    ``index // len(self)``; y_j (another pair's article, never one of x_i's
+    article group) and the flips are drawn from an RNG seeded by
+    ``(seed, epoch, i)``, so triplets are the same for the same seed whatever
+    process draws them. :func:`make_iterator` feeds such indices.
+
+    Args:
+        records (list of Record): from :func:`read_pairs_of`.
+        size (int or (int, int)): the networks' (height, width).
+        seed (int): seed of the y_j draws and flips.
+        flip (bool): flip x_i and y_i together, left-right, with probability
+            1/2 (swimwear can be asymmetric, so never one without the other),
+            and y_j on its own, as the seed did.
+        workers (int or None): decoding threads (default: all cores).
+
+    Raises:
+        cagan.errors.DataError: every unreadable image, one line each.
+
+    Each example: three float32 ``(3, H, W)`` arrays, RGB in [0, 1].
+    """
+
+    def __init__(self, records, size, seed=0, flip=True, workers=None):
+        self.size = as_size(size)
+        self.seed = int(seed)
+        self.flip = flip
+        self.records = list(records)
+        humans = sorted({r.human for r in self.records})
+        articles = sorted({r.article for r in self.records})
+        self._humans, self._articles = _decode_all(
+            [humans, articles], self.size, workers)
+        h_index = {p: k for k, p in enumerate(humans)}
+        a_index = {p: k for k, p in enumerate(articles)}
+        self._pair_human = numpy.array([h_index[r.human] for r in self.records])
+        self._pair_article = numpy.array([a_index[r.article]
+                                          for r in self.records])
+        groups = {g: k for k, g in enumerate(sorted({r.group
+                                                     for r in self.records}))}
+        self._group = numpy.array([groups[r.group] for r in self.records])
+        if len(groups) < 2:
+            raise DataError(['the dataset needs at least two different '
+                             'articles to draw y_j'])
+
+    def __len__(self):
+        return len(self.records)
+
+    def get_example(self, index):
+        n = len(self.records)
+        i, epoch = int(index) % n, int(index) // n
+        rng = numpy.random.default_rng([self.seed, epoch, i])
+        j = int(rng.integers(n))
+        while self._group[j] == self._group[i]:
+            j = int(rng.integers(n))
+        x_i = self._humans[self._pair_human[i]]
+        y_i = self._articles[self._pair_article[i]]
+        y_j = self._articles[self._pair_article[j]]
+        if self.flip:
+            if rng.random() < 0.5:
+                x_i, y_i = x_i[:, ::-1], y_i[:, ::-1]
+            if rng.random() < 0.5:
+                y_j = y_j[:, ::-1]
+        return images.to_chw(x_i), images.to_chw(y_i), images.to_chw(y_j)
+
+
+def _decode_all(path_lists, size, workers):
+    """Decode and fit every path once; all unreadable files reported together."""
+    def load(path):
+        try:
+            return images.fit(images.load_rgb(path), size)[0]
+        except ImageError as e:
+            return e
+
+    flat = [p for paths in path_lists for p in paths]
+    # Pillow releases the GIL while decoding: threads use every core.
+    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        decoded = list(pool.map(load, flat))
+    problems = [str(d) for d in decoded if isinstance(d, ImageError)]
+    if problems:
+        raise DataError(problems)
+    out, start = [], 0
+    for paths in path_lists:
+        block = numpy.empty((len(paths),) + tuple(size) + (3,), numpy.uint8)
+        for k in range(len(paths)):
+            block[k] = decoded[start + k]
+        out.append(block)
+        start += len(paths)
+    return out
+
+
+class EpochOrderSampler(object):
+    """Order sampler tagging each index with its epoch: ``i + n * epoch``.
+
+    The order of epoch ``e`` depends only on ``(seed, e)``, and ``e`` is read
+    back from the previous order, which Chainer's iterators save in
+    snapshots: a resumed run continues with exactly the orders (and, through
+    :class:`TripletDataset`, the triplets) of an uninterrupted one.
+    """
+
+    def __init__(self, seed=0, shuffle=True):
+        self.seed = int(seed)
+        self.shuffle = shuffle
+
+    def __call__(self, current_order, current_position):
+        n = len(current_order)
+        epoch = int(current_order[0]) // n + 1 if n else 0
+        order = (numpy.random.default_rng([self.seed, epoch]).permutation(n)
+                 if self.shuffle else numpy.arange(n))
+        return order + n * epoch
+
+
+def make_iterator(dataset, batch_size, seed=0, shuffle=True, repeat=True,
+                  n_processes=0):
+    """An iterator over ``dataset`` in a deterministic, resumable order.
+
+    Args:
+        dataset (TripletDataset): the triplets.
+        batch_size (int): triplets per batch.
+        seed (int): seed of the epoch orders.
+        shuffle (bool): a new random order every epoch.
+        repeat (bool): go on past the first epoch.
+        n_processes (int): 0 for a ``SerialIterator``, else a
+            ``MultiprocessIterator`` with that many worker processes.
+    """
+    sampler = EpochOrderSampler(seed, shuffle)
+    if n_processes:
+        return iterators.MultiprocessIterator(
+            dataset, batch_size, repeat=repeat, shuffle=None,
+            order_sampler=sampler, n_processes=n_processes)
+    return iterators.SerialIterator(dataset, batch_size, repeat=repeat,
+                                    shuffle=None, order_sampler=sampler)

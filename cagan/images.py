@@ -1,0 +1,135 @@
+"""Reading photos and fitting them to the networks' input size.
+
+Arrays here are ``uint8`` RGB ``(H, W, 3)`` (as stored) or float32 RGB
+``(3, H, W)`` in [0, 1] (as the networks take them).
+"""
+
+from dataclasses import dataclass
+
+import numpy
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from cagan.errors import ImageError
+
+#: Smallest side accepted: below this a photo holds no usable detail.
+MIN_SIDE = 8
+
+
+def load_rgb(path, background=(255, 255, 255)):
+    """Read any common photo as RGB, upright.
+
+    Handles JPEG, PNG, WebP, ...; RGB, RGBA and LA (composited over
+    ``background``), grayscale, palette (with or without transparency), CMYK
+    and 16-bit images; applies the EXIF orientation.
+
+    Args:
+        path (str or pathlib.Path): the image file.
+        background (tuple of int): RGB drawn behind transparent pixels.
+
+    Returns:
+        numpy.ndarray: uint8 ``(H, W, 3)``.
+
+    Raises:
+        cagan.errors.ImageError: one line naming the file and the problem
+            (missing, a directory, not an image, truncated, too small).
+    """
+    def fail(reason):
+        return ImageError('{}: {}'.format(path, reason))
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except FileNotFoundError:
+        raise fail('no such file') from None
+    except IsADirectoryError:
+        raise fail('is a directory, not an image') from None
+    except UnidentifiedImageError:
+        raise fail('not an image Pillow can read') from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise fail('damaged or truncated image ({})'.format(
+            str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
+    if min(image.size) < MIN_SIDE:
+        raise fail('too small ({}x{}; at least {} pixels a side)'.format(
+            image.height, image.width, MIN_SIDE))
+    return numpy.asarray(_to_rgb(image, background))
+
+
+def _to_rgb(image, background):
+    if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
+        # 16/32-bit grayscale: scale the used range to 8 bits.
+        values = numpy.asarray(image, dtype=numpy.float64)
+        top = 65535.0 if values.max() > 255 else 255.0
+        image = Image.fromarray(
+            numpy.clip(values / top * 255 + 0.5, 0, 255).astype(numpy.uint8))
+    elif image.mode == 'F':
+        values = numpy.asarray(image, dtype=numpy.float64)
+        image = Image.fromarray(
+            numpy.clip(values * 255 + 0.5, 0, 255).astype(numpy.uint8))
+    if image.mode == 'P':
+        image = image.convert('RGBA')
+    if image.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
+        rgba = image.convert('RGBA')
+        canvas = Image.new('RGBA', rgba.size, tuple(background) + (255,))
+        image = Image.alpha_composite(canvas, rgba)
+    return image.convert('RGB')
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Where a photo lands inside the network's frame after :func:`fit`.
+
+    The photo, scaled by ``scale``, occupies rows ``top:top+height`` and
+    columns ``left:left+width`` of the ``size`` frame; the rest is padding.
+    """
+
+    size: tuple
+    scale: float
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+def fit(image, size):
+    """Scale a photo to fit ``size`` whole, keeping its aspect ratio.
+
+    Nothing is cropped or stretched: the photo is scaled until it touches
+    the frame on two sides and the rest is padded with the median colour of
+    its border (the studio background of product and model photos). Photos
+    with the frame's aspect ratio (e.g. VITON-HD's 1024x768 to 256x192) are
+    only scaled.
+
+    Args:
+        image: uint8 ``(H, W, 3)``.
+        size (tuple of int): the frame's (height, width).
+
+    Returns:
+        tuple: uint8 ``(height, width, 3)`` array and its :class:`Fit`.
+    """
+    height, width = size
+    h, w = image.shape[:2]
+    scale = min(height / h, width / w)
+    new_h = min(height, max(1, round(h * scale)))
+    new_w = min(width, max(1, round(w * scale)))
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    border = numpy.concatenate((image[0], image[-1], image[:, 0],
+                                image[:, -1]))
+    out = numpy.empty((height, width, 3), numpy.uint8)
+    out[...] = numpy.median(border, axis=0).astype(numpy.uint8)
+    resized = Image.fromarray(image).resize((new_w, new_h),
+                                            Image.Resampling.LANCZOS)
+    out[top:top + new_h, left:left + new_w] = numpy.asarray(resized)
+    return out, Fit(tuple(size), scale, top, left, new_h, new_w)
+
+
+def to_chw(image):
+    """uint8 ``(H, W, 3)`` to float32 ``(3, H, W)`` in [0, 1]."""
+    return numpy.ascontiguousarray(
+        image.transpose(2, 0, 1), dtype=numpy.float32) / numpy.float32(255)
+
+
+def to_hwc(array):
+    """float ``(3, H, W)`` in [0, 1] to uint8 ``(H, W, 3)``, rounded."""
+    return (numpy.clip(array, 0, 1).transpose(1, 2, 0) * 255 + 0.5).astype(
+        numpy.uint8)

@@ -1,0 +1,235 @@
+import chainer
+import numpy
+import pytest
+from PIL import Image
+
+from cagan import dataset
+from cagan.errors import DataError
+
+SIZE = (32, 24)
+
+
+def save(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+
+
+def distinct(k, shape=(40, 30)):
+    """Image k: a flat colour of its own, plus a left-only marker stripe, so
+    that each image and its mirror are told apart after resizing."""
+    a = numpy.zeros(shape + (3,), numpy.uint8)
+    a[...] = ((37 * k) % 200 + 20, (91 * k) % 200 + 20, (53 * k) % 200 + 20)
+    a[:, :shape[1] // 4] = 255
+    return a
+
+
+def make_ours(root, n=6, lines=None):
+    for k in range(n):
+        save(root / 'humans' / 'h{}.png'.format(k), distinct(2 * k))
+        save(root / 'articles' / 'a{}.png'.format(k), distinct(2 * k + 1))
+    if lines is None:
+        lines = ['h{0}.png a{0}.png'.format(k) for k in range(n)]
+    (root / 'pairs.txt').write_text('\n'.join(lines) + '\n')
+    return root
+
+
+def cached_images(ds):
+    """Each pair's fitted x_i and y_i as CHW floats, unflipped."""
+    return ([dataset.images.to_chw(ds._humans[h]) for h in ds._pair_human],
+            [dataset.images.to_chw(ds._articles[a]) for a in ds._pair_article])
+
+
+def test_triplets_have_the_conventions(tmp_path):
+    ds = dataset.TripletDataset(dataset.read_pairs_of(make_ours(tmp_path)),
+                                SIZE, seed=0)
+    assert len(ds) == 6
+    for triplet in (ds[0], ds[17]):
+        assert len(triplet) == 3
+        for a in triplet:
+            assert a.shape == (3,) + SIZE and a.dtype == numpy.float32
+            assert 0 <= a.min() and a.max() <= 1
+
+
+def test_y_j_is_never_y_i_nor_a_known_duplicate(tmp_path):
+    lines = ['h0.png a0.png', 'h1.png a1.png dup_of=a0.png', 'h2.png a0.png',
+             'h3.png a3.png', 'h4.png a4.png dup_of=a3.png', 'h5.png a5.png']
+    ds = dataset.TripletDataset(
+        dataset.read_pairs_of(make_ours(tmp_path, lines=lines)), SIZE, seed=0,
+        flip=False)
+    _, articles = cached_images(ds)
+    group_of = {0: 'A', 1: 'A', 2: 'A', 3: 'B', 4: 'B', 5: 'C'}
+    seen = set()
+    for index in range(600):
+        i = index % 6
+        y_j = ds[index][2]
+        matches = [k for k in range(6) if numpy.array_equal(articles[k], y_j)]
+        assert matches, 'y_j is not one of the articles'
+        assert all(group_of[k] != group_of[i] for k in matches)
+        seen.update(group_of[k] for k in matches)
+    assert seen == {'A', 'B', 'C'}
+
+
+def test_flip_is_joint_for_x_i_and_y_i(tmp_path):
+    ds = dataset.TripletDataset(dataset.read_pairs_of(make_ours(tmp_path)),
+                                SIZE, seed=3, flip=True)
+    humans, articles = cached_images(ds)
+    flipped = 0
+    for index in range(120):
+        i = index % 6
+        x_i, y_i, _ = ds[index]
+        if numpy.array_equal(x_i, humans[i]):
+            numpy.testing.assert_array_equal(y_i, articles[i])
+        else:
+            numpy.testing.assert_array_equal(x_i, humans[i][:, :, ::-1])
+            numpy.testing.assert_array_equal(y_i, articles[i][:, :, ::-1])
+            flipped += 1
+    assert 30 < flipped < 90
+
+
+def test_deterministic_given_the_seed(tmp_path):
+    records = dataset.read_pairs_of(make_ours(tmp_path))
+    a, b, c = (dataset.TripletDataset(records, SIZE, seed=s) for s in (1, 1, 2))
+    for index in range(12):
+        for x, y in zip(a[index], b[index]):
+            numpy.testing.assert_array_equal(x, y)
+    assert any(not numpy.array_equal(a[k][2], c[k][2]) for k in range(12))
+
+
+def test_flagged_pairs_are_skipped_unless_asked(tmp_path):
+    lines = ['h0.png a0.png', 'h1.png a1.png back_view',
+             'h2.png a2.png extra_garment,bottoms_only', 'h3.png a3.png']
+    root = make_ours(tmp_path, n=4, lines=lines)
+    assert [r.human.name for r in dataset.read_pairs_of(root)] == \
+        ['h0.png', 'h3.png']
+    assert len(dataset.read_pairs_of(root, skip_flagged=False)) == 4
+
+
+def test_test_split_of_our_layout(tmp_path):
+    make_ours(tmp_path)
+    make_ours(tmp_path / 'test', n=3)
+    assert len(dataset.read_pairs_of(tmp_path, split='test')) == 3
+
+
+def make_viton_hd(root):
+    """VITON-HD as it is distributed: test pairs are unpaired on purpose."""
+    for split, n in (('train', 4), ('test', 3)):
+        names = ['{:05d}_00.jpg'.format(k) for k in range(n)]
+        for k, name in enumerate(names):
+            save(root / split / 'image' / name, distinct(10 * k))
+            save(root / split / 'cloth' / name, distinct(10 * k + 1))
+        pairs = [(names[k], names[k] if split == 'train' else
+                  names[(k + 1) % n]) for k in range(n)]
+        (root / '{}_pairs.txt'.format(split)).write_text(
+            ''.join('{} {}\n'.format(*p) for p in pairs))
+    return root
+
+
+def test_viton_hd_layout_is_read_as_it_is(tmp_path):
+    root = make_viton_hd(tmp_path)
+    assert dataset.detect_layout(root) == 'viton'
+    train = dataset.read_pairs_of(root)
+    assert [(r.human.name, r.article.name) for r in train] == \
+        [('{:05d}_00.jpg'.format(k),) * 2 for k in range(4)]
+    assert train[0].human.parent == root / 'train' / 'image'
+    assert train[0].article.parent == root / 'train' / 'cloth'
+    # Unpaired test lines: the worn article is still the person's own cloth.
+    test = dataset.read_pairs_of(root, split='test')
+    assert all(r.human.name == r.article.name for r in test)
+    ds = dataset.TripletDataset(train, SIZE)
+    assert ds[0][0].shape == (3,) + SIZE
+
+
+def test_original_viton_naming_uses_the_listed_cloth(tmp_path):
+    for k in range(3):
+        save(tmp_path / 'train' / 'image' / '{:06d}_0.jpg'.format(k),
+             distinct(k))
+        save(tmp_path / 'train' / 'cloth' / '{:06d}_1.jpg'.format(k),
+             distinct(k + 5))
+    (tmp_path / 'train_pairs.txt').write_text(''.join(
+        '{0:06d}_0.jpg {0:06d}_1.jpg\n'.format(k) for k in range(3)))
+    records = dataset.read_pairs_of(tmp_path)
+    assert [r.article.name for r in records] == \
+        ['{:06d}_1.jpg'.format(k) for k in range(3)]
+
+
+def with_pairs(text):
+    def breakage(root):
+        (root / 'pairs.txt').write_text(text)
+        return root
+    return breakage
+
+
+def without_pairs(root):
+    (root / 'pairs.txt').unlink()
+    return root
+
+
+@pytest.mark.parametrize('breakage, words', [
+    (lambda r: r / 'nothing', ['no such dataset folder']),
+    (without_pairs, ['neither our layout']),
+    (with_pairs('# only a comment\n'), ['no pairs in the file']),
+    (with_pairs('h0.png a0.png\nh9.png a0.png\nh1.png a8.png\n'),
+     ['a8.png: missing (article', 'h9.png: missing (human']),
+    (with_pairs('h0.png a0.png\nh1.png a0.png\n'), ['same article']),
+    (with_pairs('h0.png a0.png back_view\nh1.png a1.png bottoms_only\n'),
+     ['all are flagged']),
+    (with_pairs('h0.png a0.png\nh1.png\n'), ['pairs.txt:2: expected']),
+])
+def test_bad_data_is_reported_one_line_per_problem(tmp_path, breakage, words):
+    root = breakage(make_ours(tmp_path))
+    with pytest.raises(DataError) as info:
+        dataset.read_pairs_of(root)
+    assert len(info.value.problems) == len(words)
+    for problem, word in zip(info.value.problems, words):
+        assert word in problem and '\n' not in problem
+
+
+def test_unreadable_images_are_all_named_before_training(tmp_path):
+    root = make_ours(tmp_path)
+    (root / 'humans' / 'h2.png').write_bytes(b'not a png')
+    (root / 'articles' / 'a4.png').write_bytes(b'')
+    with pytest.raises(DataError) as info:
+        dataset.TripletDataset(dataset.read_pairs_of(root), SIZE)
+    assert len(info.value.problems) == 2
+    assert 'h2.png' in info.value.problems[1] or 'h2.png' in info.value.problems[0]
+
+
+def batches(iterator, k):
+    return [iterator.next() for _ in range(k)]
+
+
+def assert_same_batches(a, b):
+    assert len(a) == len(b)
+    for batch_a, batch_b in zip(a, b):
+        for ta, tb in zip(batch_a, batch_b):
+            for x, y in zip(ta, tb):
+                numpy.testing.assert_array_equal(x, y)
+
+
+def test_orders_change_every_epoch_and_resume_exactly(tmp_path):
+    ds = dataset.TripletDataset(dataset.read_pairs_of(make_ours(tmp_path)),
+                                SIZE, seed=0)
+    full = batches(dataset.make_iterator(ds, 4, seed=7), 9)  # 6 epochs
+    first = dataset.make_iterator(ds, 4, seed=7)
+    head = batches(first, 4)
+    saved = {}
+    chainer.serializers.DictionarySerializer(saved).save(first)
+    resumed = dataset.make_iterator(ds, 4, seed=7)
+    chainer.serializers.NpzDeserializer(saved).load(resumed)
+    assert_same_batches(head + batches(resumed, 5), full)
+    epoch1 = dataset.EpochOrderSampler(7)(numpy.arange(6), 0)
+    epoch2 = dataset.EpochOrderSampler(7)(epoch1, 6)
+    assert sorted(epoch1 % 6) == sorted(epoch2 % 6) == list(range(6))
+    assert list(epoch1 // 6) == [1] * 6 and list(epoch2 // 6) == [2] * 6
+
+
+def test_multiprocess_iterator_gives_the_same_batches(tmp_path):
+    ds = dataset.TripletDataset(dataset.read_pairs_of(make_ours(tmp_path)),
+                                SIZE, seed=0)
+    serial = batches(dataset.make_iterator(ds, 4, seed=1), 4)
+    iterator = dataset.make_iterator(ds, 4, seed=1, n_processes=2)
+    try:
+        parallel = batches(iterator, 4)
+    finally:
+        iterator.finalize()
+    assert_same_batches(parallel, serial)
