@@ -12,8 +12,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test venv clean
 
-demo: $(STAMP)
-	$(PY) scripts/demo.py
+# The built-in synthetic set, made once and curated once: a folder with a
+# pairs.txt is finished (both scripts write it last), so a second
+# `make demo` reuses it and an interrupted one redoes only what is missing.
+SYNTHETIC := data/synthetic
+CURATED := data/synthetic-clean
+
+demo: $(CURATED)/pairs.txt
+	$(PY) scripts/demo.py --data $(CURATED)
+
+$(SYNTHETIC)/pairs.txt: | $(STAMP)
+	$(PY) scripts/make_synthetic.py --out $(SYNTHETIC) --pairs 1200 --size 128x96 --seed 0
+
+$(CURATED)/pairs.txt: $(SYNTHETIC)/pairs.txt
+	$(PY) scripts/curate.py $(SYNTHETIC) --out $(CURATED) --force
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -1,0 +1,95 @@
+"""Write the procedural synthetic swimwear dataset (see cagan/synthetic.py).
+
+    python scripts/make_synthetic.py --out data/synthetic --pairs 2000
+    python scripts/make_synthetic.py --out /tmp/s --pairs 500 \
+        --size 256x256 --seed 1 --test 32
+
+Writes DIR/humans/, DIR/articles/, DIR/pairs.txt (with planted, flagged
+cases) and DIR/test/ with ground truth, as data/README.md describes, then
+prints the rate and where things are. Bad arguments give one line on stderr
+and exit status 2 (a folder that cannot be written: one line, status 1).
+"""
+
+import argparse
+import os
+import sys
+
+import cagan  # noqa: F401  (first: it readies chainer for this NumPy)
+from cagan import synthetic
+from cagan.errors import CaganError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line, no usage block: the message names the bad argument.
+        self.exit(2, '{}: error: {}\n'.format(self.prog, message))
+
+
+def _size(text):
+    try:
+        return synthetic.parse_size(text)
+    except CaganError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _count(least):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(
+                'expected a whole number >= {}, got {!r}'.format(least, text))
+        return value
+    return parse
+
+
+def main(argv=None):
+    parser = _Parser(prog='make_synthetic.py', description=__doc__.split(
+        '\n')[0])
+    parser.add_argument('--out', required=True,
+                        help='dataset folder (created; existing files of '
+                        'the same names are replaced)')
+    parser.add_argument('--pairs', required=True, type=_count(1),
+                        help='training pairs')
+    parser.add_argument('--size', type=_size, default=(128, 96),
+                        help='HxW, e.g. 128x96 (default) or 256x256')
+    parser.add_argument('--seed', type=_count(0), default=0,
+                        help='the same seed writes the same bytes '
+                        '(default 0)')
+    parser.add_argument('--test', type=_count(0), default=64,
+                        help='test pairs with ground truth, 0 or >= 2 '
+                        '(default 64)')
+    args = parser.parse_args(argv)
+
+    def progress(done, total):
+        if total >= 2000:
+            print('  {}/{} pairs'.format(done, total), file=sys.stderr,
+                  flush=True)
+
+    try:
+        result = synthetic.write_dataset(args.out, args.pairs, args.size,
+                                         args.seed, args.test, progress)
+    except CaganError as e:
+        parser.exit(2, '{}: error: {}\n'.format(parser.prog, e))
+    except OSError as e:   # cannot write there: no traceback either
+        parser.exit(1, '{}: error: {}\n'.format(parser.prog, e))
+    counts = result.flag_counts()
+    out = os.path.normpath(args.out)
+    print('wrote {} training and {} test pairs of {}x{} (seed {}) in {:.1f} '
+          's: {:.0f} pairs/s'.format(len(result.train), len(result.test),
+                                     *result.size, result.seed,
+                                     result.seconds, result.rate))
+    print('  training: {} ({}; humans/, articles/)'.format(
+        os.path.join(out, 'pairs.txt'),
+        ', '.join('{} {}'.format(n, k) for k, n in counts.items())))
+    if result.test:
+        print('  test:     {} and {} (ground truth in {})'.format(
+            os.path.join(out, 'test', 'pairs.txt'),
+            os.path.join(out, 'test', 'truth.txt'),
+            os.path.join(out, 'test', 'truth') + os.sep))
+
+
+if __name__ == '__main__':
+    main()

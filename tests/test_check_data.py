@@ -1,0 +1,43 @@
+import pathlib
+import subprocess
+import sys
+
+from tests.test_dataset import make_ours
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[1] / 'scripts' / 'check_data.py'
+
+
+def check(*args):
+    return subprocess.run([sys.executable, '-W', 'error', str(SCRIPT)]
+                          + [str(a) for a in args],
+                          capture_output=True, text=True)
+
+
+def test_a_good_dataset_is_summarised(tmp_path):
+    result = check(make_ours(tmp_path), '--size', '32x24')
+    assert result.returncode == 0, result.stderr
+    assert '6 pairs, 6 humans, 6 articles' in result.stdout
+    assert result.stderr == ''
+
+
+def test_every_problem_gets_one_line_and_a_non_zero_exit(tmp_path):
+    root = make_ours(tmp_path)
+    (root / 'pairs.txt').write_text('h0.png a0.png\nh7.png a1.png\n'
+                                    'h2.png a9.png\n')
+    result = check(root)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(l.startswith('error: ') for l in lines)
+    assert 'Traceback' not in result.stderr
+
+
+def test_unreadable_images_and_bad_arguments(tmp_path):
+    root = make_ours(tmp_path)
+    (root / 'articles' / 'a3.png').write_bytes(b'\x89PNG broken')
+    result = check(root)
+    assert result.returncode == 1
+    assert result.stderr.count('\n') == 1 and 'a3.png' in result.stderr
+    result = check(root, '--size', 'big')
+    assert result.returncode == 2 and 'expected HxW' in result.stderr
+    result = check(tmp_path / 'nowhere')
+    assert result.returncode == 1 and 'no such dataset folder' in result.stderr

@@ -1,0 +1,497 @@
+"""Tests of cagan.curation and scripts/curate.py on tiny images made here."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy
+import pytest
+from PIL import Image, ImageDraw
+
+from cagan import curation
+from cagan.errors import CaganError, DataError
+from cagan.layout import read_pairs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, 'scripts', 'curate.py')
+
+CUTS = {
+    'one': [(-20, -35), (-12, -35), (-8, -10), (8, -10), (12, -35), (20, -35),
+            (22, 20), (6, 35), (-6, 35), (-22, 20)],
+    'top': [(-25, -25), (25, -25), (22, -5), (-22, -5)],
+    'bottom': [(-25, 5), (25, 5), (8, 30), (-8, 30)],
+    'halter': [(0, -35), (18, -5), (22, 30), (-22, 30), (-18, -5)],
+}
+
+
+# ------------------------------------------------------------ image makers
+
+def article(colour, cuts=('one',), size=(96, 80), shift=(0, 0), scale=1.0,
+            stripes=None, bg=(240, 240, 240)):
+    """A product photo: garment polygons of one colour on a plain background,
+    RGB (H, W) = ``size``; ``shift`` (x, y, pixels) and ``scale`` move the
+    garment. Drawn 4x larger and reduced, so edges are anti-aliased like a
+    photo's."""
+    k = 4
+    h, w = size[0] * k, size[1] * k
+    im = Image.new('RGB', (w, h), bg)
+    d = ImageDraw.Draw(im)
+    cx, cy = w / 2 + shift[0] * k, h / 2 + shift[1] * k
+    s = scale * min(h, w) / 80
+    for cut in cuts:
+        d.polygon([(cx + x * s, cy + y * s) for x, y in CUTS[cut]], fill=colour)
+    if stripes:
+        for y in range(-30, 31, 10):
+            d.line([(cx - 25 * s, cy + y * s), (cx + 25 * s, cy + y * s)],
+                   fill=stripes, width=2 * k)
+    return im.resize(size[::-1], Image.Resampling.BOX)
+
+
+def human(bg, skin, suit, size=(110, 70), dx=0):
+    """A person photo: head and body of one skin colour wearing a garment,
+    on a background of colour ``bg``, RGB (H, W) = ``size``."""
+    h, w = size
+    im = Image.new('RGB', (w, h), bg)
+    d = ImageDraw.Draw(im)
+    cx = w // 2 + dx
+    d.ellipse([cx - 7, 4, cx + 7, 18], fill=skin)
+    d.rectangle([cx - 10, 18, cx + 10, 76], fill=skin)
+    d.rectangle([cx - 10, 34, cx + 10, 54], fill=suit)
+    return im
+
+
+def brighter(im, factor):
+    a = numpy.asarray(im, dtype=numpy.float32) * factor
+    return Image.fromarray(numpy.clip(a, 0, 255).astype(numpy.uint8))
+
+
+def rejpeg(im, quality=75):
+    buf = io.BytesIO()
+    im.save(buf, 'JPEG', quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as j:
+        return j.convert('RGB')
+
+
+def png_bytes(im):
+    buf = io.BytesIO()
+    im.save(buf, 'PNG')
+    return buf.getvalue()
+
+
+def snapshot(folder):
+    """{relative path: (bytes, mtime_ns)} of every file under folder."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, 'rb') as fh:
+                out[os.path.relpath(p, folder)] = (fh.read(), os.stat(p).st_mtime_ns)
+    return out
+
+
+# --------------------------------------------------------------- the set
+
+RED, BLUE, GREEN, YELLOW = (200, 30, 40), (30, 60, 200), (40, 160, 60), (230, 200, 40)
+PURPLE, ORANGE, TEAL, BLACK = (120, 40, 150), (230, 110, 30), (20, 150, 150), (25, 25, 25)
+
+# (line, human, article, flags, expected reason kinds or None if kept)
+PAIRS = [
+    ('h00.png', 'a00.png', '', None),
+    ('h01.png', 'a01.png', '', None),                      # same cut as a00, blue
+    ('h02.png', 'a02.png', '', None),
+    ('h03.png', 'a03.png', 'bottoms_only', ['bottoms_only']),
+    ('h04.png', 'a00.png', '', None),                      # same product, other model
+    ('h05.png', 'a05.png', 'dup_of=a00.png', ['duplicate_article']),   # exact copy
+    ('h06.png', 'a06.png', 'dup_of=a00.png', ['duplicate_article']),   # shifted, rescaled
+    ('h07.png', 'a07.png', 'dup_of=a02.png', ['duplicate_article']),   # 10% brighter
+    ('h08.png', 'a08.jpg', 'dup_of=a02.png', ['duplicate_article']),   # JPEG
+    ('h09.png', 'a04.png', 'back_view', ['back_view']),
+    ('h10.png', 'a09.png', 'extra_garment,back_view', ['back_view', 'extra_garment']),
+    ('h11.png', 'a_corrupt.png', '', ['bad_article']),
+    ('h12.png', 'a_trunc.png', '', ['bad_article']),
+    ('h13.png', 'a_small.png', '', ['bad_article']),
+    ('h14.png', 'a_gray.png', '', ['bad_article']),
+    ('h15.png', 'a_missing.png', '', ['bad_article']),
+    ('h_trunc.jpg', 'a10.png', '', ['bad_human']),
+    ('h17.png', 'a11.png', '', None),
+    ('h18.jpg', 'a12.png', '', ['duplicate_human']),       # h01 re-encoded
+    ('h00.png', 'a00.png', '', ['repeated_pair']),
+    ('h20.png', 'a13.png', 'back_view', ['back_view']),
+    ('h21.png', 'a14.png', 'dup_of=a13.png', None),        # its original's pair is dropped
+    ('h22.png', 'a15.png', '', None),                      # a00 with stripes
+    ('h23.png', 'a16.png', '', None),                      # a00 in orange
+]
+KEPT_LINES = [i + 2 for i, p in enumerate(PAIRS) if p[3] is None]
+
+
+def make_dataset(root):
+    """Write the test set to ``root`` (humans/, articles/, pairs.txt, test/)."""
+    hum, art = os.path.join(root, 'humans'), os.path.join(root, 'articles')
+    os.makedirs(hum)
+    os.makedirs(art)
+    os.makedirs(os.path.join(root, 'test'))
+    with open(os.path.join(root, 'test', 'pairs.txt'), 'w') as f:
+        f.write('# held out, never touched\n')
+
+    a00 = article(RED)
+    a02 = article(GREEN, ('top', 'bottom'))
+    arts = {
+        'a00.png': a00, 'a01.png': article(BLUE), 'a02.png': a02,
+        'a03.png': article(YELLOW, ('bottom',)), 'a04.png': article(PURPLE, ('halter',)),
+        'a06.png': article(RED, size=(120, 100), shift=(4, -3)),
+        'a07.png': brighter(a02, 1.1), 'a09.png': article(TEAL, ('top', 'bottom')),
+        'a10.png': article(BLACK), 'a11.png': article(ORANGE, ('halter',)),
+        'a12.png': article(BLUE, ('top', 'bottom')), 'a13.png': article(YELLOW, ('halter',)),
+        'a14.png': rejpeg(brighter(article(YELLOW, ('halter',), shift=(-3, 2)), 0.92)),
+        'a15.png': article(RED, stripes=(255, 255, 255)),
+        'a16.png': article(ORANGE),
+        'a_small.png': article(RED, size=(20, 40)),
+        'unused.png': article(BLACK, ('top',)),
+    }
+    for name, im in arts.items():
+        im.save(os.path.join(art, name))
+    with open(os.path.join(art, 'a05.png'), 'wb') as f:
+        f.write(png_bytes(a00))
+    rejpeg(a02).save(os.path.join(art, 'a08.jpg'), quality=90)
+    with open(os.path.join(art, 'a_corrupt.png'), 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + bytes(range(256)) * 4)
+    with open(os.path.join(art, 'a_trunc.png'), 'wb') as f:
+        data = png_bytes(Image.effect_noise((72, 72), 60).convert('RGB'))
+        f.write(data[:len(data) // 2])
+    article(RED).convert('L').save(os.path.join(art, 'a_gray.png'))
+
+    # Humans: each its own background, skin and garment colour, so that no
+    # two are alike except h18, which is h01 again as a JPEG.
+    rng = numpy.random.default_rng(1)
+    names = sorted({p[0] for p in PAIRS} - {'h_trunc.jpg', 'h18.jpg'})
+    for k, name in enumerate(names):
+        bg = tuple(int(v) for v in rng.integers(60, 250, 3))
+        skin = tuple(int(v) for v in rng.integers(90, 240, 3))
+        suit = tuple(int(v) for v in rng.integers(0, 255, 3))
+        human(bg, skin, suit, dx=int(rng.integers(-12, 13))).save(os.path.join(hum, name))
+    with Image.open(os.path.join(hum, 'h01.png')) as h01:
+        h01.convert('RGB').save(os.path.join(hum, 'h18.jpg'), quality=85)
+    buf = io.BytesIO()
+    Image.effect_noise((60, 80), 60).convert('RGB').save(buf, 'JPEG')
+    with open(os.path.join(hum, 'h_trunc.jpg'), 'wb') as f:
+        f.write(buf.getvalue()[:len(buf.getvalue()) // 2])
+    with open(os.path.join(hum, 'notes.txt'), 'w') as f:
+        f.write('not a pair\n')
+
+    lines = ['# human article [flags]']
+    lines += [' '.join(t for t in p[:3] if t) for p in PAIRS]
+    with open(os.path.join(root, 'pairs.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory):
+    """(src, out, snapshot of src before, Curation, completed process)."""
+    base = tmp_path_factory.mktemp('curation')
+    src, out = str(base / 'src'), str(base / 'out')
+    make_dataset(src)
+    before = snapshot(src)
+    proc = run_script(src, '--out', out)
+    return src, out, before, curation.curate(src), proc
+
+
+def run_script(*args):
+    return subprocess.run([sys.executable, SCRIPT] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=60)
+
+
+# ------------------------------------------------------------- signatures
+
+def two_tone(bottom=(246, 246, 246)):
+    """A red top over a near-white bottom, on white."""
+    im = article(RED, ('top',), bg=(255, 255, 255))
+    bottom_only = article(bottom, ('bottom',), bg=(255, 255, 255))
+    return Image.fromarray(numpy.minimum(numpy.asarray(im), numpy.asarray(bottom_only)))
+
+
+@pytest.mark.parametrize('name, make_a, make_b', [
+    ('exact', lambda: article(RED), lambda: article(RED)),
+    ('shifted', lambda: article(RED), lambda: article(RED, shift=(5, -4))),
+    ('zoomed, other canvas', lambda: article(RED),
+     lambda: article(RED, size=(120, 110), scale=0.9)),
+    ('smaller', lambda: article(RED), lambda: article(RED, scale=0.85, shift=(-3, 2))),
+    ('resized photo', lambda: article(RED),
+     lambda: article(RED).resize((100, 120), Image.Resampling.LANCZOS)),
+    ('brighter', lambda: article(RED), lambda: brighter(article(RED), 1.1)),
+    ('darker', lambda: article(RED), lambda: brighter(article(RED), 0.9)),
+    ('jpeg', lambda: article(RED), lambda: rejpeg(article(RED), 60)),
+    ('everything', lambda: article(RED),
+     lambda: rejpeg(brighter(article(RED, shift=(3, 2), scale=1.1), 1.08), 75)),
+    # A brighter re-shot on white: the near-white bottom fades away.
+    ('light part fades', two_tone, lambda: brighter(two_tone(), 1.03)),
+])
+def test_reshots_are_duplicates(name, make_a, make_b):
+    a, b = curation.image_signature(make_a()), curation.image_signature(make_b())
+    shape, colour = curation.distances(a, b)
+    assert shape <= curation.DEFAULT_SHAPE_DISTANCE / 2
+    assert colour <= curation.DEFAULT_COLOUR_DISTANCE
+
+
+@pytest.mark.parametrize('name, make', [
+    ('blue', lambda: article(BLUE)),
+    ('orange', lambda: article(ORANGE)),
+    ('dark red', lambda: article((150, 22, 30))),
+    ('black', lambda: article(BLACK)),
+    ('stripes', lambda: article(RED, stripes=(255, 255, 255))),
+    ('bikini', lambda: article(RED, ('top', 'bottom'))),
+    ('halter', lambda: article(RED, ('halter',))),
+])
+def test_other_products_are_not_duplicates(name, make):
+    a, b = curation.image_signature(article(RED)), curation.image_signature(make())
+    shape, colour = curation.distances(a, b)
+    assert shape > curation.DEFAULT_SHAPE_DISTANCE or colour > curation.DEFAULT_COLOUR_DISTANCE
+
+
+def test_a_light_part_of_another_colour_is_another_product():
+    a = curation.image_signature(two_tone())
+    b = curation.image_signature(two_tone((200, 225, 250)))
+    assert curation.distances(a, b)[1] > curation.DEFAULT_COLOUR_DISTANCE
+
+
+def test_find_duplicates_groups_in_order():
+    ims = [article(RED), article(BLUE), rejpeg(article(BLUE)), article(RED, shift=(3, 3)),
+           article(GREEN, ('halter',))]
+    names = ['r', 'b', 'b2', 'r2', 'g']
+    groups, links, near = curation.find_duplicates(
+        names, [curation.image_signature(i) for i in ims],
+        curation.DEFAULT_SHAPE_DISTANCE, curation.DEFAULT_COLOUR_DISTANCE)
+    assert groups == [['r', 'r2'], ['b', 'b2']]
+    assert {(l.a, l.b) for l in links} == {('r', 'r2'), ('b', 'b2')}
+    assert all(l.shape >= 0 and l.colour >= 0 for l in links + near)
+
+
+# ---------------------------------------------------------- checking files
+
+@pytest.mark.parametrize('mode, fmt, ok', [
+    ('RGB', 'PNG', True), ('RGBA', 'PNG', True), ('P', 'PNG', True),
+    ('CMYK', 'JPEG', True), ('YCbCr', 'TIFF', True),
+    ('1', 'PNG', False), ('L', 'PNG', False), ('LA', 'PNG', False),
+    ('I;16', 'PNG', False), ('I', 'TIFF', False), ('F', 'TIFF', False),
+])
+def test_check_image_modes(tmp_path, mode, fmt, ok):
+    path = str(tmp_path / ('x.' + fmt.lower()))
+    Image.new(mode, (40, 40)).save(path, fmt)
+    check = curation.check_image(path)
+    assert (check.reason is None) == ok, check.reason
+    if not ok:
+        assert check.reason == 'not a colour image (mode {})'.format(mode)
+
+
+def test_check_image_size_and_damage(tmp_path):
+    path = str(tmp_path / 'a.png')
+    article(RED, size=(40, 64)).save(path)
+    assert curation.check_image(path, (32, 32)).reason is None
+    assert curation.check_image(path, (48, 32)).reason == 'too small (40x64 < 48x32)'
+    assert curation.check_image(str(tmp_path / 'nope.png')).reason == 'missing'
+    assert curation.check_image(str(tmp_path)).reason == 'not a regular file'
+
+
+def test_parse_size():
+    assert curation.parse_size('32x48') == (32, 48)
+    for bad in ('32', '0x4', 'axb', '3x4x5', '-3x4'):
+        with pytest.raises(ValueError):
+            curation.parse_size(bad)
+
+
+# -------------------------------------------------------- the whole thing
+
+def test_the_right_pairs_are_dropped_for_the_right_reasons(built):
+    _, _, _, cur, _ = built
+    assert [p.line for p in cur.kept] == KEPT_LINES
+    got = {p.line: [r.kind for r in reasons] for p, reasons in cur.dropped}
+    want = {i + 2: p[3] for i, p in enumerate(PAIRS) if p[3] is not None}
+    assert got == want
+    bad = cur.bad_files
+    assert bad[('articles', 'a_missing.png')] == 'missing'
+    assert bad[('articles', 'a_corrupt.png')] == 'not an image Pillow can read'
+    assert 'truncated' in bad[('articles', 'a_trunc.png')]
+    assert 'truncated' in bad[('humans', 'h_trunc.jpg')]
+    assert bad[('articles', 'a_small.png')] == 'too small (20x40 < 32x32)'
+    assert bad[('articles', 'a_gray.png')] == 'not a colour image (mode L)'
+    assert len(bad) == 6
+    assert cur.unused_files == [('humans', 'notes.txt'), ('articles', 'unused.png')]
+    assert cur.duplicates['articles']['groups'] == [
+        ['a00.png', 'a05.png', 'a06.png'], ['a02.png', 'a07.png', 'a08.jpg'],
+        ['a13.png', 'a14.png']]
+    assert cur.duplicates['humans']['groups'] == [['h01.png', 'h18.jpg']]
+    planted = cur.planted
+    assert planted['planted'] == 5 and len(planted['found']) == 5
+    assert planted['missed'] == [] and planted['extra'] == []
+    # a14 duplicates a13, whose only pair is a back view: it is kept.
+    assert planted['kept'] == [{'line': 23, 'file': 'a14.png', 'dup_of': 'a13.png'}]
+
+
+def test_the_output_is_a_complete_dataset(built):
+    src, out, _, cur, proc = built
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ''
+    assert 'kept {} of {} pairs'.format(len(KEPT_LINES), len(PAIRS)) in proc.stdout
+    assert '5 planted, 5 found, 0 missed, 0 extra' in proc.stdout
+    pairs = read_pairs(os.path.join(out, 'pairs.txt'))
+    assert [(p.human, p.article) for p in pairs] == [(p.human, p.article) for p in cur.kept]
+    assert all(not p.flags and p.dup_of is None for p in pairs)
+    assert sorted(os.listdir(os.path.join(out, 'humans'))) == sorted({p.human for p in pairs})
+    assert (sorted(os.listdir(os.path.join(out, 'articles')))
+            == sorted({p.article for p in pairs}))
+    assert sorted(os.listdir(out)) == ['articles', 'contact_sheet.png', 'dropped_sheet.png',
+                                       'humans', 'pairs.txt', 'report.json', 'report.txt']
+    # Same filesystem: hard links to the source's files.
+    a = os.stat(os.path.join(out, 'articles', 'a00.png'))
+    assert a.st_ino == os.stat(os.path.join(src, 'articles', 'a00.png')).st_ino
+    with open(os.path.join(out, 'report.json')) as f:
+        report = json.load(f)
+    assert report['counts']['kept'] == len(KEPT_LINES)
+    assert {d['line']: [r['kind'] for r in d['reasons']] for d in report['dropped']} == {
+        p.line: [r.kind for r in reasons] for p, reasons in cur.dropped}
+    assert sum(report['counts']['dropped_by_reason'].values()) == len(cur.dropped)
+    with open(os.path.join(out, 'report.txt')) as f:
+        text = f.read()
+    for p, reasons in cur.dropped:
+        assert 'line {}: {} {}: {}'.format(p.line, p.human, p.article, reasons[0]) in text
+    for (folder, name), reason in cur.bad_files.items():
+        assert '{}/{}: {}'.format(folder, name, reason) in text
+    assert 'articles/unused.png' in text and 'humans/notes.txt' in text
+    assert 'kept: line 23 a14.png (dup_of a13.png)' in text
+    assert 'are hard links' in text and "test/ split is not part" in text
+    modes = {os.stat(os.path.join(out, f)).st_mode & 0o777 for f in os.listdir(out)
+             if not os.path.isdir(os.path.join(out, f))}
+    assert len(modes) == 1  # text files are not left private
+    for sheet in ('contact_sheet.png', 'dropped_sheet.png'):
+        with Image.open(os.path.join(out, sheet)) as im:
+            assert im.mode == 'RGB' and im.width > 200 and im.height > 100
+
+
+def test_the_source_is_untouched(built):
+    src, _, before, _, _ = built
+    assert snapshot(src) == before
+
+
+def test_a_non_empty_output_is_refused_without_force(built, tmp_path):
+    src, _, before, _, _ = built
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'keep.txt').write_text('mine')
+    proc = run_script(src, '--out', out)
+    assert proc.returncode == 1
+    assert proc.stderr.count('\n') == 1 and '--force' in proc.stderr
+    assert os.listdir(out) == ['keep.txt']
+    proc = run_script(src, '--out', out, '--force')
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / 'keep.txt').exists() and (out / 'pairs.txt').exists()
+    # Rebuilding over hard links leaves the source as it was.
+    proc = run_script(src, '--out', out, '--force')
+    assert proc.returncode == 0, proc.stderr
+    assert snapshot(src) == before
+
+
+def test_the_output_may_not_be_the_source_or_inside_it(built):
+    src, _, before, _, _ = built
+    for where in ('src', 'src/humans', 'src/new', 'src/../src/x'):
+        out = os.path.join(os.path.dirname(src), where)
+        with pytest.raises(CaganError, match='must not be the source'):
+            curation.check_output(src, out, force=True)
+    proc = run_script(src, '--out', src, '--force')
+    assert proc.returncode == 1 and proc.stderr.count('\n') == 1
+    assert 'must not be the source' in proc.stderr
+    assert snapshot(src) == before
+
+
+def test_the_output_may_not_hold_the_source(built):
+    src, _, _, _, _ = built
+    with pytest.raises(CaganError, match='would delete it'):
+        curation.check_output(src, os.path.dirname(src), force=True)
+
+
+def test_copies_where_hard_links_fail(built, tmp_path, monkeypatch):
+    src, _, before, cur, _ = built
+
+    def no_links(*args, **kwargs):
+        raise OSError(18, 'Invalid cross-device link')
+
+    monkeypatch.setattr(os, 'link', no_links)
+    (tmp_path / 'out').mkdir()  # an empty folder is fine without force
+    result = curation.write_curated(cur, tmp_path / 'out')
+    assert result['linked'] == 0 and result['copied'] > 0
+    copy = tmp_path / 'out' / 'articles' / 'a00.png'
+    assert copy.read_bytes() == before[os.path.join('articles', 'a00.png')][0]
+    assert os.stat(copy).st_ino != os.stat(os.path.join(src, 'articles', 'a00.png')).st_ino
+    assert not [f for f in os.listdir(tmp_path) if f != 'out']  # no temporary folders left
+
+
+def test_every_pair_dropped_writes_nothing(tmp_path):
+    src = tmp_path / 'src'
+    (src / 'humans').mkdir(parents=True)
+    (src / 'articles').mkdir()
+    human((90, 90, 200), (200, 150, 120), RED).save(src / 'humans' / 'h.png')
+    article(RED).save(src / 'articles' / 'a.png')
+    (src / 'pairs.txt').write_text('h.png a.png back_view\nh.png b.png\n')
+    with pytest.raises(DataError, match='every one of the 2 pairs was dropped'):
+        curation.write_curated(curation.curate(src), tmp_path / 'out')
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.count('\n') == 1 and 'back_view 1' in proc.stderr
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('setup, message', [
+    ('none', 'no such dataset folder'),
+    ('no pairs', 'no such pairs file'),
+    ('empty', 'no pairs in the file'),
+    ('no humans', 'humans: no such folder'),
+])
+def test_data_errors_are_one_line_and_exit_1(tmp_path, setup, message):
+    src = tmp_path / 'src'
+    if setup != 'none':
+        (src / 'articles').mkdir(parents=True)
+        if setup != 'no humans':
+            (src / 'humans').mkdir()
+    if setup == 'empty':
+        (src / 'pairs.txt').write_text('# human article\n\n')
+    if setup == 'no humans':
+        (src / 'pairs.txt').write_text('h.png a.png\n')
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 1
+    assert proc.stderr.count('\n') == 1 and message in proc.stderr, proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('args', [
+    ['SRC'], ['SRC', '--out', 'o', '--min-size', '32'],
+    ['SRC', '--out', 'o', '--colour-distance', '-1'],
+])
+def test_bad_arguments_exit_2(tmp_path, args):
+    proc = run_script(*[str(tmp_path / 'src') if a == 'SRC' else a for a in args])
+    assert proc.returncode == 2 and proc.stderr.count('\n') == 1
+    assert proc.stderr.startswith('curate.py: error: ')
+
+
+def test_min_size_option(built, tmp_path):
+    src, _, _, _, _ = built
+    cur = curation.curate(src, curation.Options(min_size=(100, 32)))
+    # Articles are 96 px high: all but the 120-px-high a06 are now too small.
+    kinds = {p.line: [r.kind for r in reasons] for p, reasons in cur.dropped}
+    assert [p.article for p in cur.kept] == ['a06.png']
+    assert kinds[2] == ['bad_article']
+
+
+def test_contact_sheet_draws_groups_and_placeholders():
+    rows = [[human((90, 90, 200), (200, 150, 120), RED), article(RED)],
+            [article(BLUE).convert('RGBA'), 'missing'],
+            [article(GREEN).convert('P'), article(ORANGE)]]
+    sheet = curation.contact_sheet(rows, ['one', 'two\nwhy', 'three'], cell_size=(40, 30),
+                                   columns=2, title='t')
+    assert sheet.mode == 'RGB'
+    assert sheet.width == 6 + 2 * (2 * 30 + 2 + 6)
+    a = numpy.asarray(sheet)
+    assert (a < 250).any() and (a == 255).any()
+    with pytest.raises(ValueError):
+        curation.contact_sheet(rows, ['one'])

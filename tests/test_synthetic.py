@@ -1,0 +1,383 @@
+"""The procedural synthetic dataset: sampling, rendering, ground truth and the
+written layout (cagan/synthetic.py, scripts/make_synthetic.py).
+
+Tiny images (64x48) and a few hundred pairs keep the whole file fast.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy
+import pytest
+from PIL import Image
+
+from cagan import synthetic
+from cagan.errors import CaganError, SizeError
+from cagan.layout import read_pairs
+
+SIZE = (64, 48)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load(path):
+    """An image file as a numpy array (its file closed)."""
+    with Image.open(path) as im:
+        return numpy.asarray(im).copy(), im.mode
+
+
+def thumbnail(image):
+    """An 8x8 colour thumbnail of the garment in a product photo, float32
+    (192,), in units of the background's brightness and cropped to the
+    garment: framing and exposure do not count."""
+    background = image[0, 0].astype(numpy.float32)
+    inked = (numpy.abs(image - background) > 8).any(axis=2)
+    rows = numpy.flatnonzero(inked.any(axis=1))
+    cols = numpy.flatnonzero(inked.any(axis=0))
+    crop = Image.fromarray(image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    small = numpy.asarray(crop.resize((8, 8), Image.BOX), numpy.float32)
+    return (small * (255 / background)).ravel()
+
+
+def triples(n, seed=7):
+    """(human, article_i, article_j), with back views, extra garments and
+    bottoms-only articles well represented."""
+    for i in range(n):
+        rng = numpy.random.default_rng([seed, i])
+        human = synthetic.sample_human(rng, back_view=bool(i % 4 == 1),
+                                       extra_garment=bool(i % 5 == 2))
+        yield (human, synthetic.sample_article(rng),
+               synthetic.sample_article(rng, bottoms_only=bool(i % 6 == 3)))
+
+
+@pytest.fixture(scope='module')
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp('synthetic') / 'set'
+    result = synthetic.write_dataset(out, 300, SIZE, seed=3, test_pairs=12)
+    return out, result
+
+
+# --------------------------------------------------------------------------
+# Sampling and rendering
+
+
+def test_samples_are_frozen_and_seeded():
+    a = synthetic.sample_human(numpy.random.default_rng(1))
+    b = synthetic.sample_human(numpy.random.default_rng(1))
+    assert a == b and a != synthetic.sample_human(numpy.random.default_rng(2))
+    article = synthetic.sample_article(numpy.random.default_rng(1))
+    assert article == synthetic.sample_article(numpy.random.default_rng(1))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.skin = (0.0, 0.0, 0.0)
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in a.skin)
+    assert synthetic.sample_article(numpy.random.default_rng(3),
+                                    bottoms_only=True).bottoms_only
+
+
+@pytest.mark.parametrize('size', [(64, 48), (32, 32), (48, 64)])
+def test_shapes_dtypes_and_ranges(size):
+    for human, article, _ in triples(4):
+        image, mask = synthetic.render_human(human, article, size)
+        assert image.shape == size + (3,) and image.dtype == numpy.uint8
+        assert mask.shape == size and mask.dtype == numpy.bool_
+        photo = synthetic.render_article(article, size)
+        assert photo.shape == size + (3,) and photo.dtype == numpy.uint8
+        # A product photo: white around the garment, the garment not white.
+        assert (photo[0] == 255).all() and (photo[-1] == 255).all()
+        assert (photo.min(axis=2) < 200).any()
+
+
+def test_bad_sizes_are_refused():
+    human, article, _ = next(triples(1))
+    for size in [(8, 48), (64,), (64.5, 48), 'big']:
+        with pytest.raises(SizeError):
+            synthetic.render_human(human, article, size)
+    assert synthetic.parse_size('128x96') == (128, 96)
+    assert synthetic.parse_size('256X256') == (256, 256)
+    for text in ['128', '128x', 'x96', '128x96x3', 'axb', '8x8']:
+        with pytest.raises(SizeError):
+            synthetic.parse_size(text)
+
+
+def test_rendering_is_deterministic():
+    for human, article, _ in triples(5):
+        a = synthetic.render_human(human, article, SIZE)
+        b = synthetic.render_human(human, article, SIZE)
+        assert numpy.array_equal(a[0], b[0]) and numpy.array_equal(a[1], b[1])
+        assert numpy.array_equal(synthetic.render_article(article, SIZE),
+                                 synthetic.render_article(article, SIZE))
+
+
+@pytest.mark.parametrize('size', [(64, 48), (96, 96)])
+def test_a_garment_changes_only_the_pixels_it_covers(size):
+    for human, a_i, a_j in triples(60 if size == SIZE else 15):
+        x_i, m_i = synthetic.render_human(human, a_i, size)
+        x_j, m_j = synthetic.render_human(human, a_j, size)
+        assert m_i.any() and m_j.any()
+        outside = ~(m_i | m_j)
+        assert numpy.array_equal(x_i[outside], x_j[outside])
+        # ... and the masks are where the garments are: each article
+        # changes something inside its own mask.
+        assert (x_i != x_j).any()
+
+
+def test_the_same_article_looks_the_same_on_any_body():
+    """Garment pixels follow the article, not the human: two bodies that
+    differ only in skin tone show the same garment colours."""
+    rng = numpy.random.default_rng(11)
+    human = synthetic.sample_human(rng, back_view=False, extra_garment=False)
+    article = dataclasses.replace(synthetic.sample_article(rng),
+                                  print='solid')
+    dark = dataclasses.replace(human, skin=(0.3, 0.2, 0.15))
+    light = dataclasses.replace(human, skin=(0.95, 0.85, 0.8))
+    x_d, m_d = synthetic.render_human(dark, article, SIZE)
+    x_l, m_l = synthetic.render_human(light, article, SIZE)
+    assert numpy.array_equal(m_d, m_l)
+    # Fully covered garment pixels away from the arms: the same.
+    inner = m_d & numpy.roll(m_d, 1, 0) & numpy.roll(m_d, -1, 0) & \
+        numpy.roll(m_d, 1, 1) & numpy.roll(m_d, -1, 1)
+    same = (x_d[inner] == x_l[inner]).all(axis=1)
+    assert same.mean() > 0.8
+
+
+def test_bottoms_only_product_shows_only_the_bottom():
+    rng = numpy.random.default_rng(5)
+    article = synthetic.sample_article(rng, bottoms_only=True)
+    whole = dataclasses.replace(article, bottoms_only=False)
+    human = synthetic.sample_human(rng, back_view=False, extra_garment=False)
+    # The human wears the same set either way ...
+    assert numpy.array_equal(synthetic.render_human(human, article, SIZE)[0],
+                             synthetic.render_human(human, whole, SIZE)[0])
+    # ... the product photo differs.
+    assert not numpy.array_equal(synthetic.render_article(article, SIZE),
+                                 synthetic.render_article(whole, SIZE))
+
+
+# --------------------------------------------------------------------------
+# The written dataset
+
+
+def test_layout_parses_and_images_are_the_renders(dataset):
+    out, result = dataset
+    pairs = read_pairs(out / 'pairs.txt')
+    assert len(pairs) == 300
+    assert [(p.human, p.article, p.flags, p.dup_of) for p in pairs] == [
+        (p.human, p.article, p.flags, p.dup_of) for p, _, _ in result.train]
+    for pair, human, article in result.train[::25]:
+        x, mode = load(out / 'humans' / pair.human)
+        y, _ = load(out / 'articles' / pair.article)
+        assert mode == 'RGB' and x.shape == SIZE + (3,)
+        assert numpy.array_equal(x, synthetic.render_human(human, article,
+                                                           SIZE)[0])
+        assert numpy.array_equal(y, synthetic.render_article(article, SIZE))
+    names = set(os.listdir(out / 'humans')) | set(os.listdir(out / 'articles'))
+    assert not [n for n in names if n.startswith('.')]   # no temporary files
+
+
+def test_flags_are_planted_at_their_shares(dataset):
+    out, result = dataset
+    counts = result.flag_counts()
+    for name, share in synthetic.SHARES:
+        assert abs(counts[name] - share * 300) <= 3, (name, counts)
+    for pair, human, article in result.train:
+        assert human.back_view == ('back_view' in pair.flags)
+        assert bool(human.extra_garment) == ('extra_garment' in pair.flags)
+        assert article.bottoms_only == ('bottoms_only' in pair.flags)
+        assert len(pair.flags) + bool(pair.dup_of) <= 1
+
+
+def test_duplicates_are_reshots_of_an_earlier_plain_article(dataset):
+    out, result = dataset
+    by_article = {p.article: (i, p, h, a)
+                  for i, (p, h, a) in enumerate(result.train)}
+    dups = [(p, h, a) for p, h, a in result.train if p.dup_of]
+    assert dups
+    for pair, human, article in dups:
+        i, original, o_human, o_article = by_article[pair.dup_of]
+        assert i < by_article[pair.article][0]
+        assert not original.flags and not original.dup_of
+        assert human != o_human
+        # The same product: everything but the photo's framing.
+        assert dataclasses.replace(article, photo=o_article.photo) == o_article
+        y, _ = load(out / 'articles' / pair.article)
+        y0, _ = load(out / 'articles' / pair.dup_of)
+        with open(out / 'articles' / pair.article, 'rb') as f, \
+                open(out / 'articles' / pair.dup_of, 'rb') as g:
+            assert f.read() != g.read()
+        assert not numpy.array_equal(y, y0)
+        # Near-identical: perceptual hashes a few bits apart, thumbnails of
+        # the garment a few levels apart (distinct articles: see below).
+        assert bin(synthetic.perceptual_hash(y) ^
+                   synthetic.perceptual_hash(y0)).count('1') <= 4
+        assert numpy.abs(thumbnail(y) - thumbnail(y0)).mean() < 16
+
+
+def test_distinct_articles_are_clearly_different(dataset):
+    """Apart from planted duplicates, no two articles are the same design
+    in nearly the same colours, and no two product photos are nearly the
+    same picture (thumbnails of the garment, framing and exposure aside)."""
+    out, result = dataset
+    # Re-shots of one original are duplicates of each other too.
+    root = {p.article: p.dup_of or p.article for p, _, _ in result.train}
+    names = [p.article for p, _, _ in result.train]
+    articles = [a for _, _, a in result.train]
+    designs = synthetic._Designs()
+    for pair, _, article in result.test + result.train:
+        if not pair.dup_of:
+            assert designs.too_close(article) == 0, pair.article
+            designs.add(article)
+    # At 128x96, where prints are resolved.
+    thumbs = numpy.array([thumbnail(synthetic.render_article(a, (128, 96)))
+                          for a in articles])
+    diff = numpy.abs(thumbs[:, None] - thumbs[None]).mean(axis=2)
+    close = [(names[i], names[j]) for i, j in zip(*numpy.nonzero(diff < 4))
+             if i < j and root[names[i]] != root[names[j]]]
+    assert not close
+
+
+def test_test_split_has_ground_truth(dataset):
+    out, result = dataset
+    test = out / 'test'
+    pairs = read_pairs(test / 'pairs.txt')
+    assert len(pairs) == 12 and not any(p.flags or p.dup_of for p in pairs)
+    assert all(not h.back_view and not h.extra_garment and not a.bottoms_only
+               for _, h, a in result.test)
+    with open(test / 'truth.txt', encoding='utf-8') as f:
+        rows = [line.split() for line in f if not line.startswith('#')]
+    assert rows == [list(r) for r in result.truth] and len(rows) == 12
+    items = {'articles/' + p.article: a for p, _, a in result.test}
+    for (pair, human, article), row in zip(result.test, rows):
+        x_i, y_i, y_j, x_ij, m_i, m_j = row
+        for path in row:
+            assert os.path.isfile(test / path), path
+        assert x_i == 'humans/' + pair.human
+        assert y_i == 'articles/' + pair.article
+        assert y_j != y_i
+        other = items[y_j]
+        assert other != article
+        want_x, want_m = synthetic.render_human(human, other, SIZE)
+        got, _ = load(test / x_ij)
+        assert numpy.array_equal(got, want_x)
+        mask_j, mode = load(test / m_j)
+        assert mode == 'L' and set(numpy.unique(mask_j)) <= {0, 255}
+        assert numpy.array_equal(mask_j == 255, want_m)
+        mask_i, _ = load(test / m_i)
+        assert numpy.array_equal(mask_i == 255,
+                                 synthetic.render_human(human, article,
+                                                        SIZE)[1])
+        # The swap changes nothing outside the two masks.
+        x, _ = load(test / x_i)
+        outside = (mask_i == 0) & (mask_j == 0)
+        assert numpy.array_equal(x[outside], got[outside])
+    # Test articles are not training articles.
+    train = {a for _, _, a in result.train}
+    assert not train & set(items.values())
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
+    def files(folder):
+        found = {}
+        for base, _, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(base, name)
+                with open(path, 'rb') as f:
+                    found[os.path.relpath(path, folder)] = f.read()
+        return found
+
+    for name, seed in (('a', 5), ('b', 5), ('c', 6)):
+        synthetic.write_dataset(tmp_path / name, 30, (32, 32), seed=seed,
+                                test_pairs=3)
+    a, b, c = (files(tmp_path / n) for n in 'abc')
+    assert a == b
+    # Another seed: other images under the same names (truth files are
+    # named after the swap, which the seed draws too).
+    shared = [k for k in a if k in c and k.endswith('.png')]
+    assert len(shared) >= 66
+    assert sum(a[k] != c[k] for k in shared) > 0.9 * len(shared)
+
+
+def test_items_do_not_depend_on_the_count(tmp_path):
+    """A longer run starts with the pairs of a shorter one."""
+    short = synthetic.write_dataset(tmp_path / 's', 20, (32, 32), seed=2,
+                                    test_pairs=2)
+    long = synthetic.write_dataset(tmp_path / 'l', 40, (32, 32), seed=2,
+                                   test_pairs=2)
+    assert long.train[:20] == short.train
+
+
+def test_interrupted_run_leaves_no_list(tmp_path, monkeypatch):
+    out = tmp_path / 'set'
+    synthetic.write_dataset(out, 10, (32, 32), seed=1, test_pairs=2)
+    assert (out / 'pairs.txt').exists()
+    calls = []
+    real = synthetic._draw_human
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) > 12:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(synthetic, '_draw_human', failing)
+    with pytest.raises(KeyboardInterrupt):
+        synthetic.write_dataset(out, 10, (32, 32), seed=9, test_pairs=2)
+    # The old lists are gone (they would name new images), no new one yet,
+    # and no temporary file is left behind.
+    assert not (out / 'pairs.txt').exists()
+    left = [n for base, _, names in os.walk(out) for n in names
+            if n.startswith('.')]
+    assert not left
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    for kwargs in ({'pairs': 0}, {'pairs': -3}, {'pairs': 2.5},
+                   {'pairs': 5, 'test_pairs': 1}, {'pairs': 5, 'seed': -1},
+                   {'pairs': 5, 'size': (10, 10)}):
+        with pytest.raises(CaganError):
+            synthetic.write_dataset(tmp_path / 'x', **kwargs)
+    with pytest.raises(CaganError, match='not a folder'):
+        synthetic.write_dataset(tmp_path / 'file', 5)
+
+
+# --------------------------------------------------------------------------
+# The command line
+
+
+def run_script(*args):
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'scripts', 'make_synthetic.py')] +
+        list(args), capture_output=True, text=True, cwd=ROOT)
+
+
+def test_script_writes_a_dataset(tmp_path):
+    out = tmp_path / 'set'
+    done = run_script('--out', str(out), '--pairs', '6', '--size', '32x32',
+                      '--test', '2', '--seed', '4')
+    assert done.returncode == 0, done.stderr
+    assert 'pairs/s' in done.stdout and str(out / 'pairs.txt') in done.stdout
+    assert len(read_pairs(out / 'pairs.txt')) == 6
+    assert len(read_pairs(out / 'test' / 'pairs.txt')) == 2
+
+
+@pytest.mark.parametrize('args', [
+    ('--pairs', '5', '--size', '32'),
+    ('--pairs', '5', '--size', 'axb'),
+    ('--pairs', '0'),
+    ('--pairs', '-2'),
+    ('--pairs', 'many'),
+    ('--pairs', '5', '--test', '1'),
+    ('--pairs', '5', '--seed', '-1'),
+    ('--pairs', '5', '--out', 'FILE'),
+])
+def test_script_bad_arguments_give_one_line(tmp_path, args):
+    (tmp_path / 'file').write_text('x')
+    args = [str(tmp_path / 'file') if a == 'FILE' else a for a in args]
+    if '--out' not in args:
+        args = ['--out', str(tmp_path / 'set')] + args
+    done = run_script(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'error' in lines[0], done.stderr
+    assert 'Traceback' not in done.stderr
