@@ -1,5 +1,6 @@
-"""What every command-line entry point shares: how user errors are shown."""
+"""What every command-line entry point shares: sizes, and how user errors show."""
 
+import argparse
 import sys
 
 from cagan.errors import CaganError
@@ -20,3 +21,26 @@ def run(main, argv=None):
         print('interrupted', file=sys.stderr)
         status = 130
     sys.exit(status or 0)
+
+
+def parse_size(text):
+    """``'HxW'`` (e.g. ``'128x96'``, ``'256X256'``) to ``(height, width)``.
+
+    Raises:
+        ValueError: not two positive whole numbers joined by ``x``.
+    """
+    parts = str(text).lower().split('x')
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError('a size is HxW, e.g. 128x96; got {!r}'.format(text))
+    height, width = (int(p) for p in parts)
+    if height < 1 or width < 1:
+        raise ValueError('a size is positive, got {!r}'.format(text))
+    return height, width
+
+
+def size_arg(text):
+    """:func:`parse_size` as an ``argparse`` type."""
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

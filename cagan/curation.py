@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 import numpy
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from cagan import images
 from cagan.errors import CaganError, DataError
 from cagan.layout import EXCLUDING_FLAGS, Pair, read_pairs, write_pairs, write_text_atomic
 
@@ -106,20 +107,6 @@ _PLAIN_BORDER = 0.8  # share of border pixels near its median colour for a "plai
 
 
 # ----------------------------------------------------------------- options
-
-def parse_size(text):
-    """Parse ``'HxW'`` (e.g. ``'32x32'``) into ``(height, width)``, positive ints.
-
-    Raises:
-        ValueError: the text is not two positive integers joined by ``x``.
-    """
-    parts = text.lower().split('x')
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise ValueError('expected HEIGHTxWIDTH such as 32x32, got {!r}'.format(text))
-    h, w = (int(p) for p in parts)
-    if h < 1 or w < 1:
-        raise ValueError('sizes must be positive, got {!r}'.format(text))
-    return h, w
 
 
 @dataclass(frozen=True)
@@ -195,16 +182,6 @@ class ImageCheck:
     signature: Signature = None
 
 
-def _to_rgb(im):
-    """A PIL image in any colour mode -> RGB, transparency over white."""
-    if im.mode in ('RGBA', 'RGBa', 'PA', 'LA') or (
-            im.mode == 'P' and 'transparency' in im.info):
-        rgba = im.convert('RGBA')
-        white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert('RGB')
-    return im.convert('RGB')
-
-
 def load_rgb(path):
     """Open an image file, apply its EXIF rotation and return it as RGB.
 
@@ -220,7 +197,7 @@ def load_rgb(path):
         warnings.simplefilter('ignore')
         with Image.open(path) as im:
             im.load()
-            return _to_rgb(ImageOps.exif_transpose(im))
+            return images.to_rgb(ImageOps.exif_transpose(im))
 
 
 def check_image(path, min_size=DEFAULT_MIN_SIZE):
@@ -249,7 +226,7 @@ def check_image(path, min_size=DEFAULT_MIN_SIZE):
                 mode = im.mode
                 im.load()
                 upright = ImageOps.exif_transpose(im)
-                rgb = _to_rgb(upright) if mode in COLOUR_MODES else None
+                rgb = images.to_rgb(upright) if mode in COLOUR_MODES else None
         except MemoryError:
             raise
         except PermissionError as e:
@@ -914,15 +891,15 @@ def contact_sheet(rows, labels, cell_size=(128, 96), columns=4, title=None,
     if title:
         draw.text((pad, pad), _fit_text(draw, title, font, sheet.width - 2 * pad),
                   fill=(0, 0, 0), font=font)
-    for k, (images, caption) in enumerate(zip(rows, captions)):
+    for k, (cells, caption) in enumerate(zip(rows, captions)):
         x0 = pad + (k % columns) * (group_w + pad)
         y0 = top + (k // columns) * (group_h + pad)
-        for m, im in enumerate(images):
+        for m, im in enumerate(cells):
             if isinstance(im, str):
                 cell = _placeholder(cell_size, im)
             else:
                 cell = Image.new('RGB', (cw, ch), (255, 255, 255))
-                fitted = ImageOps.contain(_to_rgb(im), (cw, ch), Image.Resampling.LANCZOS)
+                fitted = ImageOps.contain(images.to_rgb(im), (cw, ch), Image.Resampling.LANCZOS)
                 cell.paste(fitted, ((cw - fitted.width) // 2, (ch - fitted.height) // 2))
             x = x0 + m * (cw + 2)
             sheet.paste(cell, (x, y0))

@@ -52,10 +52,15 @@ def load_rgb(path, background=(255, 255, 255)):
     if min(image.size) < MIN_SIDE:
         raise fail('too small ({}x{}; at least {} pixels a side)'.format(
             image.height, image.width, MIN_SIDE))
-    return numpy.asarray(_to_rgb(image, background))
+    return numpy.asarray(to_rgb(image, background))
 
 
-def _to_rgb(image, background):
+def to_rgb(image, background=(255, 255, 255)):
+    """A Pillow image of any mode as an RGB Pillow image.
+
+    Transparency is composited over ``background``; 16-bit and float
+    grayscale are scaled to 8 bits.
+    """
     if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
         # 16/32-bit grayscale: scale the used range to 8 bits.
         values = numpy.asarray(image, dtype=numpy.float64)

@@ -55,7 +55,7 @@ from cagan.layout import Pair, write_pairs, write_text_atomic
 
 __all__ = ['Human', 'Article', 'SyntheticSet', 'SHARES', 'sample_human',
            'sample_article', 'render_human', 'render_article',
-           'write_dataset', 'parse_size', 'perceptual_hash',
+           'write_dataset', 'perceptual_hash',
            'difference_hash']
 
 #: Shares of the training pairs planted with each flag (mutually exclusive).
@@ -1854,25 +1854,3 @@ def _write_train(out, size, seed, n, writer, seen, progress):
         if progress is not None and ((i + 1) % 500 == 0 or i + 1 == n):
             progress(i + 1, n)
     return items
-
-
-def parse_size(text):
-    """Parse an image size written ``HxW`` (e.g. ``128x96``).
-
-    Returns:
-        tuple of int: (height, width).
-
-    Raises:
-        cagan.errors.SizeError: not two whole numbers >= 16 joined by 'x'.
-    """
-    parts = str(text).lower().split('x')
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        size = (int(parts[0]), int(parts[1]))
-    except ValueError:
-        size = None
-    if size is None or min(size) < 16:
-        raise SizeError('a size is HxW, both at least 16 pixels, e.g. '
-                        '128x96; got {!r}'.format(text))
-    return size

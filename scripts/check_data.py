@@ -11,19 +11,10 @@ import cagan  # noqa: F401  (first: it readies chainer)
 from cagan import cli, dataset
 
 
-def size_arg(text):
-    try:
-        height, width = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            'expected HxW, e.g. 256x256, got {!r}'.format(text)) from None
-    return height, width
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('root', help='dataset folder (our layout or VITON)')
-    parser.add_argument('--size', type=size_arg, default=(256, 256),
+    parser.add_argument('--size', type=cli.size_arg, default=(256, 256),
                         help='network input size HxW (default 256x256)')
     parser.add_argument('--split', choices=('train', 'test'), default='train')
     parser.add_argument('--keep-flagged', action='store_true',

@@ -18,13 +18,6 @@ from cagan import cli, curation
 from cagan.errors import CaganError
 
 
-def _size(text):
-    try:
-        return curation.parse_size(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def _at_least(low, kind):
     def parse(text):
         try:
@@ -49,7 +42,7 @@ def build_parser():
     p.add_argument('--out', required=True, metavar='DIR', help='folder to write')
     p.add_argument('--force', action='store_true',
                    help='rebuild DIR even if it is not empty')
-    p.add_argument('--min-size', type=_size, default=curation.DEFAULT_MIN_SIZE,
+    p.add_argument('--min-size', type=cli.size_arg, default=curation.DEFAULT_MIN_SIZE,
                    metavar='HxW', help='smallest usable image, height x width (default '
                    '{}x{})'.format(*curation.DEFAULT_MIN_SIZE))
     p.add_argument('--shape-distance', type=_at_least(0.0, float),

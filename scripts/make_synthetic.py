@@ -15,7 +15,7 @@ import os
 import sys
 
 import cagan  # noqa: F401  (first: it readies chainer for this NumPy)
-from cagan import synthetic
+from cagan import cli, synthetic
 from cagan.errors import CaganError
 
 
@@ -23,13 +23,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # One line, no usage block: the message names the bad argument.
         self.exit(2, '{}: error: {}\n'.format(self.prog, message))
-
-
-def _size(text):
-    try:
-        return synthetic.parse_size(text)
-    except CaganError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _count(least):
@@ -53,7 +46,7 @@ def main(argv=None):
                         'the same names are replaced)')
     parser.add_argument('--pairs', required=True, type=_count(1),
                         help='training pairs')
-    parser.add_argument('--size', type=_size, default=(128, 96),
+    parser.add_argument('--size', type=cli.size_arg, default=(128, 96),
                         help='HxW, e.g. 128x96 (default) or 256x256')
     parser.add_argument('--seed', type=_count(0), default=0,
                         help='the same seed writes the same bytes '

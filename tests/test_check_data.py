@@ -38,6 +38,6 @@ def test_unreadable_images_and_bad_arguments(tmp_path):
     assert result.returncode == 1
     assert result.stderr.count('\n') == 1 and 'a3.png' in result.stderr
     result = check(root, '--size', 'big')
-    assert result.returncode == 2 and 'expected HxW' in result.stderr
+    assert result.returncode == 2 and 'a size is HxW' in result.stderr
     result = check(tmp_path / 'nowhere')
     assert result.returncode == 1 and 'no such dataset folder' in result.stderr

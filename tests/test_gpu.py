@@ -1,7 +1,6 @@
 """The same computations on CuPy as on NumPy; skipped where no GPU is usable."""
 
 import chainer
-import chainer.functions as F
 import numpy
 import pytest
 from chainer.backends import cuda
