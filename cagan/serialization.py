@@ -1,6 +1,6 @@
 """Loading weights files without the risks of ``chainer.serializers.load_npz``.
 
-Chainer's loader always opens archives with ``allow_pickle=True``, so an
+Chainer's loader always opens archives with pickling allowed, so an
 untrusted ``.npz`` can run code. Weights and snapshots written by Chainer hold
 no object arrays, so they load here with pickling off.
 """
