@@ -1,6 +1,9 @@
-"""What every command-line entry point shares: sizes, and how user errors show."""
+"""What every command-line entry point shares: argument types, and how user
+errors show (one line each, no traceback)."""
 
 import argparse
+import math
+import os
 import sys
 
 from cagan.errors import CaganError
@@ -20,7 +23,33 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         status = 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) left: stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
     sys.exit(status or 0)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (no usage block) and exit 2."""
+
+    def error(self, message):
+        self.exit(2, '{}: error: {}\n'.format(self.prog, message))
+
+
+def at_least(low, kind=int):
+    """An argparse type: a finite ``kind`` number no smaller than ``low``."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError('expected a {} number, got {!r}'.format(
+                'whole' if kind is int else 'real', text)) from None
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(
+                'must be at least {}, got {!r}'.format(low, text))
+        return value
+    return parse
 
 
 def parse_size(text):

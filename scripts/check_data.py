@@ -5,14 +5,13 @@
 Prints one line per problem and exits 1, or a summary and exits 0.
 """
 
-import argparse
 
 import cagan  # noqa: F401  (first: it readies chainer)
 from cagan import cli, dataset
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('root', help='dataset folder (our layout or VITON)')
     parser.add_argument('--size', type=cli.size_arg, default=(256, 256),
                         help='network input size HxW (default 256x256)')

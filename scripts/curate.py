@@ -10,34 +10,14 @@ report.txt, report.json and two contact sheets. SRC is only read. Exit codes:
 stderr), 2 bad arguments.
 """
 
-import argparse
-import math
 
 import cagan  # noqa: F401  (first: it readies the stack; see cagan/_compat.py)
 from cagan import cli, curation
 from cagan.errors import CaganError
 
 
-def _at_least(low, kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError('not a number: {!r}'.format(text)) from None
-        if not math.isfinite(value) or value < low:
-            raise argparse.ArgumentTypeError('must be at least {}, got {}'.format(low, text))
-        return value
-    return parse
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # One line, no usage block: the message names the bad argument.
-        self.exit(2, '{}: error: {}\n'.format(self.prog, message))
-
-
 def build_parser():
-    p = _Parser(prog='curate.py', description=__doc__.split('\n\n')[0])
+    p = cli.ArgumentParser(prog='curate.py', description=__doc__.split('\n\n')[0])
     p.add_argument('src', metavar='SRC', help='dataset folder in our layout (only read)')
     p.add_argument('--out', required=True, metavar='DIR', help='folder to write')
     p.add_argument('--force', action='store_true',
@@ -45,24 +25,24 @@ def build_parser():
     p.add_argument('--min-size', type=cli.size_arg, default=curation.DEFAULT_MIN_SIZE,
                    metavar='HxW', help='smallest usable image, height x width (default '
                    '{}x{})'.format(*curation.DEFAULT_MIN_SIZE))
-    p.add_argument('--shape-distance', type=_at_least(0.0, float),
+    p.add_argument('--shape-distance', type=cli.at_least(0.0, float),
                    default=curation.DEFAULT_SHAPE_DISTANCE, metavar='D',
                    help='duplicates are at most this far apart in shape: 1 - the '
                         'correlation of luminance thumbnails, 0..2 (default %(default)s)')
-    p.add_argument('--colour-distance', type=_at_least(0.0, float),
+    p.add_argument('--colour-distance', type=cli.at_least(0.0, float),
                    default=curation.DEFAULT_COLOUR_DISTANCE, metavar='D',
                    help='duplicates are at most this far apart in colour: the mean RGB '
                         'distance over the object after the best brightness factor, '
                         '0..1.73 (default %(default)s)')
-    p.add_argument('--human-shape-distance', type=_at_least(0.0, float), metavar='D',
+    p.add_argument('--human-shape-distance', type=cli.at_least(0.0, float), metavar='D',
                    help='--shape-distance for humans (default: the same)')
-    p.add_argument('--human-colour-distance', type=_at_least(0.0, float), metavar='D',
+    p.add_argument('--human-colour-distance', type=cli.at_least(0.0, float), metavar='D',
                    help='--colour-distance for humans (default: the same)')
-    p.add_argument('--max-gain', type=_at_least(1.0, float),
+    p.add_argument('--max-gain', type=cli.at_least(1.0, float),
                    default=curation.DEFAULT_MAX_GAIN, metavar='G',
                    help='duplicates may differ in brightness by up to this factor '
                         '(default %(default)s)')
-    p.add_argument('--sheet-pairs', type=_at_least(1, int),
+    p.add_argument('--sheet-pairs', type=cli.at_least(1, int),
                    default=curation.DEFAULT_SHEET_PAIRS, metavar='N',
                    help='kept pairs drawn on the contact sheet; twice as many dropped '
                         'ones on the other (default %(default)s)')

@@ -8,7 +8,6 @@ synthetic set. The training program and the swap command are later issues;
 this demo grows with them.
 """
 
-import argparse
 import time
 
 import cagan  # first: it readies chainer for this Python and NumPy
@@ -66,7 +65,7 @@ def train_a_little(root, steps=3, size=(128, 96), ch=32, batch=8):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data', default='data/synthetic-clean',
                         help='a dataset folder (default: the curated '
                              'synthetic set that `make demo` writes)')

@@ -10,7 +10,6 @@ prints the rate and where things are. Bad arguments give one line on stderr
 and exit status 2 (a folder that cannot be written: one line, status 1).
 """
 
-import argparse
 import os
 import sys
 
@@ -19,39 +18,20 @@ from cagan import cli, synthetic
 from cagan.errors import CaganError
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # One line, no usage block: the message names the bad argument.
-        self.exit(2, '{}: error: {}\n'.format(self.prog, message))
-
-
-def _count(least):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < least:
-            raise argparse.ArgumentTypeError(
-                'expected a whole number >= {}, got {!r}'.format(least, text))
-        return value
-    return parse
-
-
 def main(argv=None):
-    parser = _Parser(prog='make_synthetic.py', description=__doc__.split(
+    parser = cli.ArgumentParser(prog='make_synthetic.py', description=__doc__.split(
         '\n')[0])
     parser.add_argument('--out', required=True,
                         help='dataset folder (created; existing files of '
                         'the same names are replaced)')
-    parser.add_argument('--pairs', required=True, type=_count(1),
+    parser.add_argument('--pairs', required=True, type=cli.at_least(1),
                         help='training pairs')
     parser.add_argument('--size', type=cli.size_arg, default=(128, 96),
                         help='HxW, e.g. 128x96 (default) or 256x256')
-    parser.add_argument('--seed', type=_count(0), default=0,
+    parser.add_argument('--seed', type=cli.at_least(0), default=0,
                         help='the same seed writes the same bytes '
                         '(default 0)')
-    parser.add_argument('--test', type=_count(0), default=64,
+    parser.add_argument('--test', type=cli.at_least(0), default=64,
                         help='test pairs with ground truth, 0 or >= 2 '
                         '(default 64)')
     args = parser.parse_args(argv)
@@ -85,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    cli.run(main)
