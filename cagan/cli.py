@@ -73,3 +73,26 @@ def size_arg(text):
         return parse_size(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def get_device(spec):
+    """A Chainer device from ``--device`` text (``'@numpy'``, ``-1``,
+    ``'@cupy:0'``, ``0``), or one line saying why it cannot be used.
+
+    Raises:
+        cagan.errors.CaganError: unknown specifier, or CuPy/the GPU missing.
+    """
+    import chainer  # here: importing cagan readies chainer first
+
+    text = str(spec).strip()
+    if text.lstrip('-').isdigit():
+        text = int(text)
+    try:
+        device = chainer.get_device(text)
+    except Exception as e:  # chainer raises several kinds for one mistake
+        raise CaganError(
+            "device {!r} cannot be used ({}); use '@numpy' (or -1) for the "
+            "CPU, '@cupy:N' (or N) for GPU N".format(
+                spec, str(e).splitlines()[0] if str(e) else
+                type(e).__name__)) from None
+    return device

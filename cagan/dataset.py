@@ -173,6 +173,10 @@ class TripletDataset(chainer_dataset.DatasetMixin):
             1/2 (swimwear can be asymmetric, so never one without the other),
             and y_j on its own, as the seed did.
         workers (int or None): decoding threads (default: all cores).
+        worn_dropout (float): probability that y_i is replaced by
+            :func:`neutral_article` (not in the seed, which always gave the
+            worn article): it teaches the generator to swap when only a photo
+            of the person and the new article are at hand.
 
     Raises:
         cagan.errors.DataError: every unreadable image, one line each.
@@ -180,10 +184,15 @@ class TripletDataset(chainer_dataset.DatasetMixin):
     Each example: three float32 ``(3, H, W)`` arrays, RGB in [0, 1].
     """
 
-    def __init__(self, records, size, seed=0, flip=True, workers=None):
+    def __init__(self, records, size, seed=0, flip=True, workers=None,
+                 worn_dropout=0.0):
         self.size = as_size(size)
         self.seed = int(seed)
         self.flip = flip
+        if not 0 <= worn_dropout <= 1:
+            raise ValueError('worn_dropout is a probability, got {}'.format(
+                worn_dropout))
+        self.worn_dropout = worn_dropout
         self.records = list(records)
         humans = sorted({r.human for r in self.records})
         articles = sorted({r.article for r in self.records})
@@ -219,7 +228,22 @@ class TripletDataset(chainer_dataset.DatasetMixin):
                 x_i, y_i = x_i[:, ::-1], y_i[:, ::-1]
             if rng.random() < 0.5:
                 y_j = y_j[:, ::-1]
+        # Drawn last, so that triplets without dropout are unchanged by it.
+        if self.worn_dropout and rng.random() < self.worn_dropout:
+            return (images.to_chw(x_i), neutral_article(self.size),
+                    images.to_chw(y_j))
         return images.to_chw(x_i), images.to_chw(y_i), images.to_chw(y_j)
+
+
+#: Value of every pixel of :func:`neutral_article`.
+NEUTRAL_GREY = 0.5
+
+
+def neutral_article(size):
+    """The stand-in for an unknown worn article: float32 ``(3, H, W)``, all
+    :data:`NEUTRAL_GREY` (no product photo looks like it: they are shot on
+    white)."""
+    return numpy.full((3,) + tuple(size), NEUTRAL_GREY, numpy.float32)
 
 
 def _decode_all(path_lists, size, workers):

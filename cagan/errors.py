@@ -35,3 +35,8 @@ class DataError(CaganError):
 
 class ImageError(CaganError):
     """An image file that is missing, not an image, or unusable."""
+
+
+class ConfigError(CaganError):
+    """A config file that is missing, not YAML, or has an unknown key or a
+    value of the wrong type."""

@@ -108,6 +108,14 @@ class CAGANUpdater(updaters.StandardUpdater):
         dis_opt.update()
         chainer.report(report, dis)
 
+    def serialize(self, serializer):
+        """The iterator, optimizers and iteration (as ``StandardUpdater``),
+        and the discriminator's noise position, so that a resumed run draws
+        the same noise as an uninterrupted one."""
+        super().serialize(serializer)
+        dis = self.get_optimizer('dis').target
+        dis.noise_step = int(serializer('dis_noise_step', dis.noise_step))
+
     def _check_finite(self, prefix, values):
         for name, value in values.items():
             number = float(value.array)

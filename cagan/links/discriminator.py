@@ -4,6 +4,7 @@ import chainer.links as L
 import numpy
 from chainer import backend
 
+from cagan.functions import convolution
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
@@ -90,19 +91,27 @@ class Discriminator(chainer.Chain):
         """
         self._noise_seed = numpy.random.SeedSequence(seed).spawn(1)[0]
         self._noise_rngs = {}
+        #: Noisy forward passes so far. The noise of pass ``k`` depends only
+        #: on the seed and ``k``, so saving this number (the updater puts it
+        #: in snapshots) is enough to resume the exact noise stream.
+        self.noise_step = 0
 
     def _noise_rng(self, x):
         device = backend.get_device_from_array(x)
-        rng = self._noise_rngs.get(device.name)
+        key = (device.name, self.noise_step)
+        rng = self._noise_rngs.get(key)
         if rng is None:
+            sequence = numpy.random.SeedSequence(
+                self._noise_seed.entropy,
+                spawn_key=self._noise_seed.spawn_key + (self.noise_step,))
             if device.xp is numpy:
-                rng = numpy.random.default_rng(self._noise_seed)
+                rng = numpy.random.default_rng(sequence)
             else:
                 # CuPy's RandomState takes the same standard_normal call.
-                seed = int(self._noise_seed.generate_state(1)[0])
                 with chainer.using_device(device):
-                    rng = device.xp.random.RandomState(seed)
-            self._noise_rngs[device.name] = rng
+                    rng = device.xp.random.RandomState(
+                        int(sequence.generate_state(1)[0]))
+            self._noise_rngs = {key: rng}
         return rng
 
     def _add_noise(self, h):
@@ -130,9 +139,11 @@ class Discriminator(chainer.Chain):
                 'Discriminator: built for {}x{} images, got {}x{}'.format(
                     *(self.size + tuple(x.shape[2:]))))
         h = self._add_noise(chainer.as_variable(x))
-        h = F.leaky_relu(self._add_noise(self.c0(h)))
-        h = F.leaky_relu(self._add_noise(self.bn1(self.c1(h))))
-        h = F.leaky_relu(self._add_noise(self.bn2(self.c2(h))))
-        h = F.leaky_relu(self._add_noise(self.bn3(self.c3(h))))
-        h = F.leaky_relu(self._add_noise(self.bn4(self.c4(h))))
+        h = F.leaky_relu(self._add_noise(convolution(self.c0, h)))
+        h = F.leaky_relu(self._add_noise(self.bn1(convolution(self.c1, h))))
+        h = F.leaky_relu(self._add_noise(self.bn2(convolution(self.c2, h))))
+        h = F.leaky_relu(self._add_noise(self.bn3(convolution(self.c3, h))))
+        h = F.leaky_relu(self._add_noise(self.bn4(convolution(self.c4, h))))
+        if chainer.config.train and self.noise_sigma:
+            self.noise_step += 1
         return self.l4(h) if self.head == 'linear' else self.c5(h)

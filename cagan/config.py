@@ -1,0 +1,238 @@
+"""Experiments as YAML: the defaults, loading with validation, saving.
+
+A config file holds the *experiment* (data, networks, losses, optimiser,
+schedule); the command line holds the *machine* (``--device``, ``--out``).
+Every key a file may set is in :data:`DEFAULTS`, which is the seed's setup:
+a file lists only what it changes. Loading checks every key and type and
+names the file and the key of any mistake; the resolved config (defaults
+filled in) is written next to the snapshots, so a trained model is usable
+with nothing but its folder.
+"""
+
+import copy
+import math
+from pathlib import Path
+
+import yaml
+
+from cagan.cli import parse_size
+from cagan.errors import ConfigError
+from cagan.layout import write_text_atomic
+
+#: Name of the resolved config inside an output folder.
+CONFIG_NAME = 'config.yaml'
+
+# Each key: (default, kind). Kinds: 'int', 'float', 'bool', 'str', 'size'
+# ('HxW' or [H, W]), 'prob' (float in [0, 1]), a tuple of allowed strings,
+# or a kind followed by '?' when null is allowed.
+SCHEMA = {
+    'data': {
+        # Our layout or VITON's (data/README.md).
+        'root': ('data/swimwear', 'str'),
+        'size': ((256, 256), 'size'),
+        # x_i and y_i flip together, y_j on its own (the seed).
+        'flip': (True, 'bool'),
+        # Worn-article dropout (not in the seed): with this probability a
+        # triplet's y_i is replaced by a plain grey image, so that the
+        # generator also works when the worn article is not given.
+        'worn_dropout': (0.0, 'prob'),
+        # Worker processes of the data iterator (0: in the training process).
+        'loaders': (0, 'int'),
+    },
+    'model': {
+        'ch': (512, 'int'),
+        'head': ('linear', ('linear', 'patch')),
+        'noise_sigma': (0.2, 'float'),
+        'wscale': (0.02, 'float'),
+    },
+    'loss': {
+        'gamma_adv': (1.0, 'float'),
+        'gamma_cyc': (1.0, 'float'),
+        'gamma_id': (0.1, 'float'),
+    },
+    'optimizer': {
+        'alpha': (2e-4, 'float'),
+        'beta1': (0.5, 'prob'),
+        'beta2': (0.999, 'prob'),
+        # Epoch from which Adam's rate falls linearly to 0 at the end (null:
+        # constant, as the seed).
+        'decay_from': (None, 'int?'),
+    },
+    'train': {
+        'batch': (16, 'int'),
+        'epochs': (50, 'int'),
+        'seed': (0, 'int'),
+        'log_every': (10, 'int'),
+        'snapshot_every': (200, 'int'),
+        'keep_snapshots': (2, 'int'),
+    },
+    'preview': {
+        'every': (200, 'int'),
+        'humans': (4, 'int'),
+        'articles': (4, 'int'),
+    },
+}
+
+#: The defaults as a plain nested dict (the seed's setup).
+DEFAULTS = {section: {key: copy.copy(spec[0]) for key, spec in keys.items()}
+            for section, keys in SCHEMA.items()}
+
+# Smallest value of whole-number keys (all are counts or sizes but the seed).
+_MINIMUM = {('data', 'loaders'): 0, ('train', 'seed'): 0,
+            ('optimizer', 'decay_from'): 0}
+
+
+def load(path, overrides=None):
+    """Read a YAML experiment and resolve it against :data:`DEFAULTS`.
+
+    Args:
+        path (str or pathlib.Path): the YAML file.
+        overrides (dict or None): ``{section: {key: value}}`` applied after
+            the file (e.g. ``--seed`` from the command line), validated the
+            same way.
+
+    Returns:
+        dict: ``{section: {key: value}}`` with every key of
+        :data:`DEFAULTS`; sizes are ``(height, width)`` tuples.
+
+    Raises:
+        cagan.errors.ConfigError: one line naming the file and the key: a
+            missing or unreadable file, bad YAML, an unknown section or key,
+            a value of the wrong type or range.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding='utf-8')
+    except FileNotFoundError:
+        raise ConfigError('{}: no such config file (see configs/)'
+                          .format(path)) from None
+    except IsADirectoryError:
+        raise ConfigError('{}: is a directory, not a config file'
+                          .format(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError('{}: cannot read it ({})'.format(
+            path, getattr(e, 'strerror', None) or e)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        where = ' (line {})'.format(mark.line + 1) if mark else ''
+        raise ConfigError('{}: not valid YAML{}: {}'.format(
+            path, where, getattr(e, 'problem', None) or e)) from None
+    config = resolve(data or {}, str(path))
+    if overrides:
+        config = resolve(overrides, 'the command line', base=config)
+    return config
+
+
+def resolve(data, source, base=None):
+    """Validate ``data`` (a parsed config) and fill in ``base``.
+
+    Args:
+        data (dict): ``{section: {key: value}}``, any subset.
+        source (str): what to call ``data`` in error messages.
+        base (dict or None): values for keys ``data`` leaves out
+            (default :data:`DEFAULTS`).
+
+    Returns:
+        dict: a new resolved config.
+    """
+    config = copy.deepcopy(base if base is not None else DEFAULTS)
+    if not isinstance(data, dict):
+        raise ConfigError('{}: expected sections such as "data:" and '
+                          '"model:", got {}'.format(source, _name(data)))
+    for section, values in data.items():
+        if section not in SCHEMA:
+            raise ConfigError('{}: unknown section {!r} (known: {})'.format(
+                source, section, ', '.join(SCHEMA)))
+        if not isinstance(values, dict):
+            raise ConfigError('{}: {}: expected keys such as "{}:", got {}'
+                              .format(source, section,
+                                      next(iter(SCHEMA[section])),
+                                      _name(values)))
+        for key, value in values.items():
+            if key not in SCHEMA[section]:
+                raise ConfigError('{}: unknown key {}.{} (known in {}: {})'
+                                  .format(source, section, key, section,
+                                          ', '.join(SCHEMA[section])))
+            kind = SCHEMA[section][key][1]
+            try:
+                config[section][key] = _check(value, kind,
+                                              _MINIMUM.get((section, key), 1))
+            except ValueError as e:
+                raise ConfigError('{}: {}.{}: {}'.format(
+                    source, section, key, e)) from None
+    return config
+
+
+def _check(value, kind, minimum):
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise ValueError('expected one of {}, got {!r}'.format(
+                ', '.join(kind), value))
+        return value
+    if kind.endswith('?'):
+        if value is None:
+            return None
+        kind = kind[:-1]
+    if kind == 'bool':
+        if not isinstance(value, bool):
+            raise ValueError('expected true or false, got {}'.format(
+                _name(value)))
+        return value
+    if kind == 'str':
+        if not isinstance(value, str) or not value:
+            raise ValueError('expected a text, got {}'.format(_name(value)))
+        return value
+    if kind == 'int':
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError('expected a whole number, got {}'.format(
+                _name(value)))
+        if value < minimum:
+            raise ValueError('must be at least {}, got {}'.format(
+                minimum, value))
+        return value
+    if kind in ('float', 'prob'):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError('expected a number, got {}'.format(_name(value)))
+        value = float(value)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError('expected a finite number >= 0, got {}'
+                             .format(value))
+        if kind == 'prob' and value > 1:
+            raise ValueError('expected a probability in [0, 1], got {}'
+                             .format(value))
+        return value
+    if kind == 'size':
+        if isinstance(value, str):
+            return parse_size(value)
+        if (isinstance(value, (list, tuple)) and len(value) == 2 and
+                all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                    for v in value)):
+            return tuple(value)
+        raise ValueError('expected HxW (e.g. 128x96) or [H, W], got {}'
+                         .format(_name(value)))
+    raise AssertionError(kind)
+
+
+def _name(value):
+    if value is None:
+        return 'nothing (null)'
+    return '{} {!r}'.format(type(value).__name__, value)
+
+
+def dump(config):
+    """The YAML text of a resolved config (sizes written as ``HxW``)."""
+    plain = copy.deepcopy(config)
+    for section, keys in SCHEMA.items():
+        for key, (_, kind) in keys.items():
+            if kind == 'size':
+                plain[section][key] = '{}x{}'.format(*plain[section][key])
+    return yaml.safe_dump(plain, sort_keys=False, default_flow_style=False)
+
+
+def save(config, folder):
+    """Write the resolved config as ``folder/config.yaml`` (atomically)."""
+    path = Path(folder) / CONFIG_NAME
+    write_text_atomic(path, dump(config))
+    return path

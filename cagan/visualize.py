@@ -1,0 +1,94 @@
+"""Preview grids: the seed's figure of every human wearing every article."""
+
+import os
+
+import chainer
+import numpy
+from chainer import backend
+from PIL import Image
+
+from cagan import images
+from cagan.extensions import atomic_path
+
+PREVIEW_DIR = 'preview'
+
+
+def swap_grid(gen, x_i, y_i, y_j, device=None):
+    """The seed's figure as one image.
+
+    Humans along the top row, articles down the left column, each cell the
+    human of its column dressed in the article of its row
+    (``G(x_i, y_i, y_j)``), and a last row with the alpha maps of the first
+    article's swaps (white: repainted). The top-left cell is white.
+
+    Args:
+        gen (cagan.Generator): the generator, in test mode here.
+        x_i, y_i: float32 ``(N, 3, H, W)``: N humans and their own articles.
+        y_j: float32 ``(M, 3, H, W)``: M articles.
+        device: where ``gen`` lives (default: the CPU).
+
+    Returns:
+        numpy.ndarray: uint8 ``((M + 2) * H, (N + 1) * W, 3)``.
+    """
+    n, m = len(x_i), len(y_j)
+    height, width = x_i.shape[2:]
+    device = chainer.get_device(device if device is not None else '@numpy')
+    rows_x = numpy.repeat(x_i[None], m, axis=0).reshape((-1,) + x_i.shape[1:])
+    rows_y = numpy.repeat(y_i[None], m, axis=0).reshape(rows_x.shape)
+    cols_y = numpy.repeat(y_j, n, axis=0)
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        x_ij, alpha = gen.swap(device.send(rows_x), device.send(rows_y),
+                               device.send(cols_y))
+    x_ij = backend.CpuDevice().send(x_ij.array).reshape((m, n, 3, height,
+                                                         width))
+    alpha = backend.CpuDevice().send(alpha.array)[:n]
+    blank = numpy.ones((3, height, width), numpy.float32)
+    rows = [[blank] + list(x_i)]
+    rows += [[y_j[r]] + list(x_ij[r]) for r in range(m)]
+    rows += [[blank] + [numpy.repeat(a, 3, axis=0) for a in alpha]]
+    grid = numpy.concatenate([numpy.concatenate(row, axis=2) for row in rows],
+                             axis=1)
+    return images.to_hwc(grid)
+
+
+def save_png(array, path):
+    """Save a uint8 ``(H, W, 3)`` array as PNG, atomically."""
+    tmp = atomic_path(path)
+    try:
+        Image.fromarray(array).save(tmp, format='PNG')
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class Preview(chainer.training.Extension):
+    """Save :func:`swap_grid` of a fixed batch as
+    ``OUT/preview/iter_<iteration>.png`` and ``OUT/preview/latest.png``.
+
+    The batch is fixed when the extension is made (held-out pairs, chosen by
+    the caller with its own RNG), so successive grids show the same people
+    and articles and can be compared.
+
+    Args:
+        gen (cagan.Generator): the generator being trained.
+        x_i, y_i (numpy.ndarray): float32 ``(N, 3, H, W)``, humans and
+            their own articles, RGB in [0, 1].
+        y_j (numpy.ndarray): float32 ``(M, 3, H, W)``, articles.
+        device: where ``gen`` lives.
+    """
+
+    trigger = (200, 'iteration')
+
+    def __init__(self, gen, x_i, y_i, y_j, device=None):
+        self.gen = gen
+        self.x_i, self.y_i, self.y_j = x_i, y_i, y_j
+        self.device = device
+
+    def __call__(self, trainer):
+        folder = os.path.join(trainer.out, PREVIEW_DIR)
+        os.makedirs(folder, exist_ok=True)
+        grid = swap_grid(self.gen, self.x_i, self.y_i, self.y_j, self.device)
+        save_png(grid, os.path.join(
+            folder, 'iter_{}.png'.format(trainer.updater.iteration)))
+        save_png(grid, os.path.join(folder, 'latest.png'))

@@ -1,0 +1,47 @@
+"""Train CAGAN on the experiment a YAML config describes.
+
+    python scripts/train.py --config configs/swimwear.yaml
+    python scripts/train.py --config configs/demo.yaml --out results/demo --device @numpy
+
+The config holds the experiment; the command line the machine. The run's
+folder (default ``results/<config name>``) receives the resolved config,
+the log, loss and alpha plots, snapshots, the generator's and
+discriminator's weights each epoch, and preview grids. Started again with
+the same config and folder, a run continues from its last snapshot (after a
+crash, Ctrl-C or kill -9).
+"""
+
+import sys
+from pathlib import Path
+
+import cagan  # noqa: F401  (first: it readies chainer for this Python)
+from cagan import cli, config, training
+
+
+def main(argv=None):
+    parser = cli.ArgumentParser(prog='train.py',
+                                description=__doc__.splitlines()[0])
+    parser.add_argument('--config', required=True,
+                        help='YAML experiment (see configs/)')
+    parser.add_argument('--out', default=None,
+                        help='run folder (default: results/<config name>)')
+    parser.add_argument('--device', default='@numpy',
+                        help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
+    parser.add_argument('--seed', type=cli.at_least(0), default=None,
+                        help='overrides train.seed of the config')
+    args = parser.parse_args(argv)
+    overrides = ({'train': {'seed': args.seed}} if args.seed is not None
+                 else None)
+    resolved = config.load(args.config, overrides)
+    out = args.out or str(Path('results') / Path(args.config).stem)
+    device = cli.get_device(args.device)
+    trainer = training.make_trainer(resolved, out, device,
+                                    progress=sys.stdout.isatty())
+    print('training {} on {} into {}'.format(args.config, device, out),
+          flush=True)
+    trainer.run()
+    print('done: weights, log, plots and previews are in {}'.format(out))
+
+
+if __name__ == '__main__':
+    cli.run(main)

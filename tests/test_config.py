@@ -1,0 +1,96 @@
+import pytest
+import yaml
+
+from cagan import config
+from cagan.errors import ConfigError
+
+
+def write(tmp_path, text, name='exp.yaml'):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_the_seeds_setup():
+    d = config.DEFAULTS
+    assert d['data']['size'] == (256, 256) and d['data']['flip'] is True
+    assert d['model'] == {'ch': 512, 'head': 'linear', 'noise_sigma': 0.2,
+                          'wscale': 0.02}
+    assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1}
+    assert d['optimizer']['alpha'] == 2e-4 and d['optimizer']['beta1'] == 0.5
+    assert d['train']['batch'] == 16 and d['train']['epochs'] == 50
+    assert d['data']['worn_dropout'] == 0.0
+
+
+def test_a_file_changes_only_what_it_lists(tmp_path):
+    resolved = config.load(write(tmp_path, 'data:\n  size: 128x96\n'
+                                 'model:\n  ch: 64\n  head: patch\n'
+                                 'optimizer:\n  alpha: 1\n'))
+    assert resolved['data']['size'] == (128, 96)
+    assert resolved['model']['ch'] == 64 and resolved['model']['head'] == 'patch'
+    assert resolved['optimizer']['alpha'] == 1.0  # an int where a float goes
+    assert resolved['train'] == config.DEFAULTS['train']
+
+
+def test_empty_file_is_the_defaults(tmp_path):
+    assert config.load(write(tmp_path, '')) == config.DEFAULTS
+
+
+@pytest.mark.parametrize('text, words', [
+    ('modle:\n  ch: 8\n', ["unknown section 'modle'"]),
+    ('model:\n  chh: 8\n', ['unknown key model.chh']),
+    ('model:\n  ch: eight\n', ['model.ch', 'whole number', "'eight'"]),
+    ('model:\n  ch: 8.5\n', ['model.ch', 'whole number']),
+    ('model:\n  ch: true\n', ['model.ch', 'whole number']),
+    ('model:\n  ch: 0\n', ['model.ch', 'at least 1']),
+    ('model:\n  head: dense\n', ['model.head', 'linear, patch']),
+    ('data:\n  flip: yes please\n', ['data.flip', 'true or false']),
+    ('data:\n  size: 128\n', ['data.size', 'HxW']),
+    ('data:\n  size: 12x\n', ['data.size', 'HxW']),
+    ('data:\n  worn_dropout: 1.5\n', ['data.worn_dropout', 'probability']),
+    ('loss:\n  gamma_id: .nan\n', ['loss.gamma_id', 'finite']),
+    ('loss: 3\n', ['loss', 'expected keys']),
+    ('- a\n- b\n', ['expected sections']),
+    ('model:\n  ch: [8\n', ['not valid YAML', 'line']),
+])
+def test_mistakes_name_the_file_and_the_key(tmp_path, text, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        config.load(path)
+    message = str(e.value)
+    assert message.startswith(str(path)) and '\n' not in message
+    for word in words:
+        assert word in message
+
+
+def test_missing_and_directory(tmp_path):
+    with pytest.raises(ConfigError, match='no such config file'):
+        config.load(tmp_path / 'nope.yaml')
+    with pytest.raises(ConfigError, match='is a directory'):
+        config.load(tmp_path)
+
+
+def test_overrides_are_validated_too(tmp_path):
+    path = write(tmp_path, '')
+    assert config.load(path, {'train': {'seed': 7}})['train']['seed'] == 7
+    with pytest.raises(ConfigError, match='the command line: train.seed'):
+        config.load(path, {'train': {'seed': 'x'}})
+
+
+def test_saved_config_loads_back_identically(tmp_path):
+    resolved = config.load(write(tmp_path, 'data:\n  size: [64, 32]\n'
+                                 'optimizer:\n  decay_from: 3\n'))
+    saved = config.save(resolved, tmp_path)
+    assert saved == tmp_path / config.CONFIG_NAME
+    assert yaml.safe_load(saved.read_text())['data']['size'] == '64x32'
+    assert config.load(saved) == resolved
+
+
+def test_shipped_configs_load():
+    for name in ('swimwear', 'paper', 'demo'):
+        resolved = config.load('configs/{}.yaml'.format(name))
+        assert resolved['data']['size'][0] % 32 == 0
+    seed = config.load('configs/swimwear.yaml')
+    assert seed['data']['size'] == (256, 256) and seed['model']['ch'] == 512
+    assert seed['data']['worn_dropout'] == 0.0
+    assert config.load('configs/paper.yaml')['model']['head'] == 'patch'

@@ -1,0 +1,223 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import chainer
+import numpy
+import pytest
+
+from cagan import config, dataset, synthetic, training
+from cagan.errors import ConfigError, DataError
+from cagan.serialization import load_npz
+from cagan.extensions import PlotReport, remove_partial
+from cagan.visualize import Preview, swap_grid
+
+import cagan
+
+SIZE = (64, 32)
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data') / 'synthetic'
+    synthetic.write_dataset(root, 24, size=(40, 30), seed=0, test_pairs=4)
+    return root
+
+
+def tiny_config(root, **train):
+    settings = {'batch': 4, 'epochs': 1, 'log_every': 1,
+                'snapshot_every': 2, 'keep_snapshots': 2}
+    settings.update(train)
+    return config.resolve({
+        'data': {'root': str(root), 'size': list(SIZE)},
+        'model': {'ch': 8},
+        'train': settings,
+        'preview': {'every': 2, 'humans': 2, 'articles': 3},
+    }, 'test')
+
+
+def weights(path):
+    with numpy.load(str(path)) as f:
+        return {k: f[k] for k in f.files}
+
+
+def test_a_short_run_writes_everything(tmp_path, data_root):
+    out = tmp_path / 'run'
+    trainer = training.make_trainer(tiny_config(data_root, epochs=1), out)
+    trainer.run()
+    iterations = trainer.updater.iteration
+    assert iterations >= 2
+    names = set(os.listdir(out))
+    assert {'config.yaml', 'log', 'loss.png', 'alpha.png', 'gen_epoch_1.npz',
+            'dis_epoch_1.npz', 'preview'} <= names
+    assert 'snapshot_iter_{}'.format(iterations) in names
+    assert not [n for n in names if n.startswith(('.tmp-', 'tmp'))]
+    log = json.loads((out / 'log').read_text())
+    assert [e['iteration'] for e in log] == list(range(1, iterations + 1))
+    assert {'gen/loss', 'gen/alpha', 'dis/loss'} <= set(log[0])
+    assert {'iter_2.png', 'latest.png'} <= set(os.listdir(out / 'preview'))
+    # The run's folder is enough to rebuild its generator.
+    saved = config.load(out / 'config.yaml')
+    assert saved == tiny_config(data_root, epochs=1)
+    gen = training.make_generator(saved)
+    load_npz(training.newest_weights(out), gen)
+
+
+def test_same_config_same_weights(tmp_path, data_root):
+    runs = []
+    for name in ('a', 'b'):
+        training.make_trainer(tiny_config(data_root), tmp_path / name).run()
+        runs.append(weights(tmp_path / name / 'gen_epoch_1.npz'))
+    assert runs[0].keys() == runs[1].keys()
+    for key in runs[0]:
+        numpy.testing.assert_array_equal(runs[0][key], runs[1][key])
+    other = tmp_path / 'seed1'
+    training.make_trainer(config.resolve({'train': {'seed': 1}}, 'test',
+                                         tiny_config(data_root)), other).run()
+    assert not numpy.array_equal(
+        weights(other / 'gen_epoch_1.npz')['c0/W'], runs[0]['c0/W'])
+
+
+def mock_trainer(out, iteration):
+    """What extensions read of a trainer: its folder and the updater's
+    position."""
+    updater = SimpleNamespace(iteration=iteration, epoch=0,
+                              epoch_detail=iteration / 100,
+                              previous_epoch_detail=(iteration - 1) / 100)
+    return SimpleNamespace(out=str(out), updater=updater)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crashed_run_resumes_to_the_same_weights(tmp_path, data_root):
+    cfg = tiny_config(data_root, epochs=2)
+    whole = tmp_path / 'whole'
+    uninterrupted = training.make_trainer(cfg, whole)
+    uninterrupted.run()
+    end = uninterrupted.updater.iteration
+
+    broken = tmp_path / 'broken'
+    trainer = training.make_trainer(cfg, broken)
+
+    @chainer.training.make_extension(trigger=(1, 'iteration'), priority=-200)
+    def crash(trainer):
+        if trainer.updater.iteration == 5:  # after the snapshot of 4
+            raise Crash()
+
+    trainer.extend(crash)
+    with pytest.raises(Crash):
+        trainer.run()
+    resumed = training.make_trainer(cfg, broken)
+    resumed.run()
+    assert resumed.updater.iteration == end
+    for name in ('gen_epoch_2.npz', 'dis_epoch_2.npz'):
+        a, b = weights(whole / name), weights(broken / name)
+        for key in a:
+            numpy.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    log = json.loads((broken / 'log').read_text())
+    assert [e['iteration'] for e in log] == list(range(1, end + 1))
+    whole_log = json.loads((whole / 'log').read_text())
+    for a, b in zip(log, whole_log):
+        assert a['gen/loss'] == pytest.approx(b['gen/loss'], rel=1e-6)
+
+
+def test_kill_9_then_restart_finishes_with_every_iteration_once(
+        tmp_path, data_root):
+    cfg_path = tmp_path / 'exp.yaml'
+    config.save(tiny_config(data_root, epochs=3, snapshot_every=3), tmp_path)
+    os.replace(tmp_path / 'config.yaml', cfg_path)
+    out = tmp_path / 'run'
+    command = [sys.executable, 'scripts/train.py', '--config', str(cfg_path),
+               '--out', str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / 'snapshot_iter_3').exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # mid-step, mid-write: anywhere
+    process.kill()
+    process.wait()
+    process.stderr.close()
+    done = subprocess.run(command, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 0, done.stderr
+    log = json.loads((out / 'log').read_text())
+    pairs = len(dataset.read_pairs_of(data_root))
+    end = -(-3 * pairs // 4)  # 3 epochs of batch 4
+    assert [e['iteration'] for e in log] == list(range(1, end + 1))
+    assert not [n for n in os.listdir(out) if n.startswith(('.tmp-', 'tmp'))]
+
+
+def test_another_config_in_the_same_folder_is_refused(tmp_path, data_root):
+    out = tmp_path / 'run'
+    training.prepare_out(tiny_config(data_root), out)
+    with pytest.raises(ConfigError, match='differs in model.ch'):
+        training.prepare_out(config.resolve({'model': {'ch': 16}}, 'test',
+                                            tiny_config(data_root)), out)
+
+
+def test_missing_data_is_reported_before_anything_is_written(tmp_path):
+    out = tmp_path / 'run'
+    with pytest.raises(DataError, match='no such dataset folder'):
+        training.make_trainer(tiny_config(tmp_path / 'nothing'), out)
+    assert not out.exists()
+
+
+def test_remove_partial_keeps_finished_files(tmp_path):
+    (tmp_path / 'preview').mkdir()
+    keep = ['log', 'snapshot_iter_4', 'gen_epoch_1.npz', 'preview/latest.png',
+            'tmp.txt']
+    for name in keep:
+        (tmp_path / name).write_text('x')
+    for name in ('.tmp-abc.png', 'preview/.tmp-x.png'):
+        (tmp_path / name).write_text('half')
+    for name in ('tmpsnapshot_iter_8abcdefgh', 'log1a2b3c4d'):
+        (tmp_path / name).mkdir()
+    removed = remove_partial(str(tmp_path))
+    assert sorted(removed) == sorted(['.tmp-abc.png', 'preview/.tmp-x.png',
+                                      'tmpsnapshot_iter_8abcdefgh',
+                                      'log1a2b3c4d'])
+    for name in keep:
+        assert (tmp_path / name).is_file()
+
+
+def test_preview_on_a_mock_trainer(tmp_path, rng):
+    gen = cagan.Generator(ch=8, size=SIZE, seed=0)
+    x_i, y_i = (rng.random((3, 3) + SIZE, dtype=numpy.float32)
+                for _ in range(2))
+    y_j = rng.random((2, 3) + SIZE, dtype=numpy.float32)
+    trainer = mock_trainer(tmp_path, 7)
+    Preview(gen, x_i, y_i, y_j)(trainer)
+    from PIL import Image
+    with Image.open(tmp_path / 'preview' / 'iter_7.png') as image:
+        grid = numpy.asarray(image)
+    with Image.open(tmp_path / 'preview' / 'latest.png') as image:
+        assert numpy.array_equal(numpy.asarray(image), grid)
+    h, w = SIZE
+    assert grid.shape == ((2 + 2) * h, (3 + 1) * w, 3)
+    # Top row: the humans; left column: the articles; corner: white.
+    assert (grid[:h, :w] == 255).all()
+    assert numpy.abs(grid[:h, w:2 * w] / 255. -
+                     x_i[0].transpose(1, 2, 0)).max() < 1 / 255 + 1e-6
+    assert numpy.abs(grid[2 * h:3 * h, :w] / 255. -
+                     y_j[1].transpose(1, 2, 0)).max() < 1 / 255 + 1e-6
+    assert numpy.array_equal(grid, swap_grid(gen, x_i, y_i, y_j))
+    # The last row is grey-level alpha.
+    last = grid[3 * h:, w:]
+    assert (last[..., 0] == last[..., 1]).all()
+
+
+def test_plot_report_does_not_add_a_point_after_resume():
+    report = PlotReport(['gen/loss'], 'iteration', (5, 'iteration'),
+                        filename='p.png')
+    # A resumed run's first call, mid-interval: no point.
+    assert not report._trigger(mock_trainer('.', 7))
+    assert report._trigger(mock_trainer('.', 10))
