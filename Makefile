@@ -17,9 +17,22 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # `make demo` reuses it and an interrupted one redoes only what is missing.
 SYNTHETIC := data/synthetic
 CURATED := data/synthetic-clean
+HELD_OUT := $(CURATED)/test
+# Training resumes from its last snapshot: a finished run is reused as is.
+DEMO := results/demo
 
 demo: $(CURATED)/pairs.txt
-	$(PY) scripts/demo.py --data $(CURATED)
+	$(PY) scripts/train.py --config configs/demo.yaml --out $(DEMO)
+	$(PY) scripts/swap.py $(HELD_OUT)/humans/h000000.png \
+		$(HELD_OUT)/articles/a000003.png $(HELD_OUT)/articles/a000005.png \
+		$(HELD_OUT)/articles/a000006.png --out $(DEMO)/swap/swap.png
+	$(PY) scripts/evaluate.py --model $(DEMO)
+	@echo
+	@echo "Pictures: $(DEMO)/preview/latest.png (people along the top, articles down"
+	@echo "the left, each cell the swap, alpha maps below), $(DEMO)/swap/swap-side.png"
+	@echo "(a held-out person in three held-out articles), $(DEMO)/loss.png,"
+	@echo "$(DEMO)/alpha.png and $(DEMO)/eval.png; the data's contact sheet is"
+	@echo "$(CURATED)/contact_sheet.png."
 
 $(SYNTHETIC)/pairs.txt: | $(STAMP)
 	$(PY) scripts/make_synthetic.py --out $(SYNTHETIC) --pairs 1200 --size 128x96 --seed 0

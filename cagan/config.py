@@ -52,6 +52,8 @@ SCHEMA = {
     },
     'optimizer': {
         'alpha': (2e-4, 'float'),
+        # The discriminator's own rate (null: alpha, as the seed).
+        'dis_alpha': (None, 'float?'),
         'beta1': (0.5, 'prob'),
         'beta2': (0.999, 'prob'),
         # Epoch from which Adam's rate falls linearly to 0 at the end (null:
@@ -71,6 +73,11 @@ SCHEMA = {
         'humans': (4, 'int'),
         'articles': (4, 'int'),
     },
+    'evaluate': {
+        # Held-out swaps scored at the end of every epoch (0: none); the
+        # best epoch's generator is kept as gen_best.npz.
+        'swaps': (64, 'int'),
+    },
 }
 
 #: The defaults as a plain nested dict (the seed's setup).
@@ -79,7 +86,7 @@ DEFAULTS = {section: {key: copy.copy(spec[0]) for key, spec in keys.items()}
 
 # Smallest value of whole-number keys (all are counts or sizes but the seed).
 _MINIMUM = {('data', 'loaders'): 0, ('train', 'seed'): 0,
-            ('optimizer', 'decay_from'): 0}
+            ('optimizer', 'decay_from'): 0, ('evaluate', 'swaps'): 0}
 
 
 def load(path, overrides=None):

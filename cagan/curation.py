@@ -1130,8 +1130,9 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
 
     ``out`` gets ``humans/`` and ``articles/`` (hard links to the source
     files, copies across filesystems), ``report.txt``, ``report.json``,
-    ``contact_sheet.png``, ``dropped_sheet.png`` (when pairs were dropped) and,
-    last, ``pairs.txt``. All of it is built in a new folder next to ``out``
+    ``contact_sheet.png``, ``dropped_sheet.png`` (when pairs were dropped), the
+    source's ``test/`` split unchanged (when it has one) and, last,
+    ``pairs.txt``. All of it is built in a new folder next to ``out``
     that then takes its place, so ``out`` is either the old or the new one.
     The source is only read.
 
@@ -1180,8 +1181,17 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
         if counts['linked']:
             notes.append('note: {} images are hard links to the files of the source: replace '
                          'them, do not edit them in place'.format(counts['linked']))
-        if os.path.isdir(os.path.join(cur.src, 'test')):
-            notes.append('note: the source\'s test/ split is not part of this dataset')
+        test_src = os.path.join(cur.src, 'test')
+        if os.path.isdir(test_src):
+            # Held out (and, in synthetic data, free of flagged cases): it
+            # is carried over as it is, for previews and evaluation.
+            for folder, _, names in os.walk(test_src):
+                rel = os.path.relpath(folder, cur.src)
+                for name in names:
+                    counts[_place(os.path.join(folder, name),
+                                  os.path.join(build, rel, name))] += 1
+            notes.append('note: the source\'s test/ split is carried over as it is '
+                         '(held out: not curated)')
         text = report_text(cur) + ''.join('\n' + n for n in notes) + '\n' * bool(notes)
         write_text_atomic(os.path.join(build, 'report.txt'), text)
         data = report_dict(cur)

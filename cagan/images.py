@@ -138,3 +138,87 @@ def to_hwc(array):
     """float ``(3, H, W)`` in [0, 1] to uint8 ``(H, W, 3)``, rounded."""
     return (numpy.clip(array, 0, 1).transpose(1, 2, 0) * 255 + 0.5).astype(
         numpy.uint8)
+
+
+def _unfit(planes, placement, shape, resample):
+    """Float ``(C, h, w)`` frame planes back to the photo's ``shape``.
+
+    Crops the photo's part of the frame (the padding never leaves here) and
+    resizes it to ``shape``, each plane as a float Pillow image so no
+    precision is lost to 8 bits. Returns float32 ``(C, H0, W0)`` in [0, 1].
+    """
+    p = placement
+    crop = planes[:, p.top:p.top + p.height, p.left:p.left + p.width]
+    height, width = shape
+    out = numpy.empty((len(planes), height, width), numpy.float32)
+    for c, plane in enumerate(crop):
+        # A 2-D float32 array becomes a mode 'F' image.
+        image = Image.fromarray(numpy.ascontiguousarray(plane, numpy.float32))
+        out[c] = numpy.asarray(image.resize((width, height), resample))
+    # Lanczos rings past the range near sharp edges.
+    return numpy.clip(out, 0, 1, out=out)
+
+
+def _check_frame(array, placement, name, channels=None):
+    size = tuple(placement.size)
+    want = size if channels is None else (channels,) + size
+    if numpy.shape(array) != want:
+        raise ValueError('{} must have shape {} (the Fit\'s frame), got {}'
+                         .format(name, want, numpy.shape(array)))
+
+
+def unfit_alpha(alpha, placement, shape):
+    """A frame's alpha map at the size of the photo it was fitted from.
+
+    Undoes :func:`fit` for a map: crops the photo's part of the frame and
+    scales it (bilinear) to ``shape``; the padding is dropped.
+
+    Args:
+        alpha: float ``(h, w)`` in [0, 1], ``(h, w) == placement.size``.
+        placement (Fit): what ``fit(photo, (h, w))`` returned.
+        shape (tuple of int): the photo's ``(H0, W0)``.
+
+    Returns:
+        numpy.ndarray: float32 ``(H0, W0)`` in [0, 1].
+
+    Raises:
+        ValueError: ``alpha`` not of the frame's shape.
+    """
+    _check_frame(alpha, placement, 'alpha')
+    return _unfit(numpy.asarray(alpha)[None], placement, tuple(shape[:2]),
+                  Image.Resampling.BILINEAR)[0]
+
+
+def paste_back(photo, image, alpha, placement):
+    """Blend a generator's frame into the full-resolution photo.
+
+    The frame's image and alpha are cropped to the photo's part of the frame,
+    scaled to the photo's size (Lanczos for the image, bilinear for alpha)
+    and composited: ``alpha * image + (1 - alpha) * photo``. Where alpha is 0
+    the photo's own pixels are kept exactly, at full resolution.
+
+    Args:
+        photo: uint8 ``(H0, W0, 3)``, the photo as :func:`load_rgb` gives it.
+        image: float ``(3, h, w)`` in [0, 1], the generator's ``x_ij``.
+        alpha: float ``(h, w)`` in [0, 1], the generator's alpha.
+        placement (Fit): what ``fit(photo, (h, w))`` returned.
+
+    Returns:
+        numpy.ndarray: uint8 ``(H0, W0, 3)``.
+
+    Raises:
+        ValueError: a ``photo`` that is not uint8 ``(H0, W0, 3)``, or
+            ``image``/``alpha`` not of the frame's shape.
+    """
+    photo = numpy.asarray(photo)
+    if photo.dtype != numpy.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
+        raise ValueError('photo must be uint8 (H, W, 3), got {} {}'.format(
+            photo.dtype, photo.shape))
+    _check_frame(image, placement, 'image', channels=3)
+    shape = photo.shape[:2]
+    up = _unfit(numpy.asarray(image), placement, shape,
+                Image.Resampling.LANCZOS).transpose(1, 2, 0)
+    a = unfit_alpha(alpha, placement, shape)[:, :, None].astype(numpy.float64)
+    # Blending as photo + alpha * change keeps alpha == 0 pixels bit-exact.
+    out = photo + a * (up * 255.0 - photo)
+    return numpy.clip(numpy.rint(out), 0, 255).astype(numpy.uint8)

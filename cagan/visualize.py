@@ -8,6 +8,7 @@ from chainer import backend
 from PIL import Image
 
 from cagan import images
+from cagan.errors import CaganError
 from cagan.extensions import atomic_path
 
 PREVIEW_DIR = 'preview'
@@ -51,11 +52,22 @@ def swap_grid(gen, x_i, y_i, y_j, device=None):
     return images.to_hwc(grid)
 
 
-def save_png(array, path):
-    """Save a uint8 ``(H, W, 3)`` array as PNG, atomically."""
+def save_image(array, path):
+    """Save a uint8 ``(H, W, 3)`` array atomically, in the format its
+    extension names (``.png``, ``.jpg``, ``.webp``, ...).
+
+    Raises:
+        cagan.errors.CaganError: an extension Pillow cannot write.
+    """
+    path = os.fspath(path)
+    kind = Image.registered_extensions().get(
+        os.path.splitext(path)[1].lower())
+    if kind is None or kind not in Image.SAVE:
+        raise CaganError('{}: cannot write this kind of image; end the name '
+                         'in .png, .jpg or .webp'.format(path))
     tmp = atomic_path(path)
     try:
-        Image.fromarray(array).save(tmp, format='PNG')
+        Image.fromarray(array).save(tmp, format=kind)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -89,6 +101,47 @@ class Preview(chainer.training.Extension):
         folder = os.path.join(trainer.out, PREVIEW_DIR)
         os.makedirs(folder, exist_ok=True)
         grid = swap_grid(self.gen, self.x_i, self.y_i, self.y_j, self.device)
-        save_png(grid, os.path.join(
+        save_image(grid, os.path.join(
             folder, 'iter_{}.png'.format(trainer.updater.iteration)))
-        save_png(grid, os.path.join(folder, 'latest.png'))
+        save_image(grid, os.path.join(folder, 'latest.png'))
+
+
+def side_by_side(rows, height=384, gap=4):
+    """Images in rows, each scaled to ``height`` (aspect ratio kept), on
+    white.
+
+    Args:
+        rows (list of list): uint8 ``(H, W, 3)`` or float ``(H, W)`` maps
+            in [0, 1] (drawn as grey levels), any sizes.
+        height (int): the height of every image in the sheet.
+        gap (int): white pixels between images and rows.
+
+    Returns:
+        numpy.ndarray: uint8 ``(rows * (height + gap) - gap, W, 3)``.
+    """
+    def scaled(image):
+        image = numpy.asarray(image)
+        if image.ndim == 2:
+            image = numpy.repeat((numpy.clip(image, 0, 1) * 255 + 0.5)
+                                 .astype(numpy.uint8)[:, :, None], 3, axis=2)
+        width = max(1, round(image.shape[1] * height / image.shape[0]))
+        return numpy.asarray(Image.fromarray(image).resize(
+            (width, height), Image.Resampling.LANCZOS))
+
+    lines = []
+    for row in rows:
+        cells = [scaled(image) for image in row]
+        line = numpy.full((height, sum(c.shape[1] for c in cells) +
+                           gap * (len(cells) - 1), 3), 255, numpy.uint8)
+        left = 0
+        for cell in cells:
+            line[:, left:left + cell.shape[1]] = cell
+            left += cell.shape[1] + gap
+        lines.append(line)
+    sheet = numpy.full((len(lines) * (height + gap) - gap,
+                        max(line.shape[1] for line in lines), 3), 255,
+                       numpy.uint8)
+    for k, line in enumerate(lines):
+        sheet[k * (height + gap):k * (height + gap) + height,
+              :line.shape[1]] = line
+    return sheet

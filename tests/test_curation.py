@@ -343,7 +343,7 @@ def test_the_output_is_a_complete_dataset(built):
     assert (sorted(os.listdir(os.path.join(out, 'articles')))
             == sorted({p.article for p in pairs}))
     assert sorted(os.listdir(out)) == ['articles', 'contact_sheet.png', 'dropped_sheet.png',
-                                       'humans', 'pairs.txt', 'report.json', 'report.txt']
+                                       'humans', 'pairs.txt', 'report.json', 'report.txt', 'test']
     # Same filesystem: hard links to the source's files.
     a = os.stat(os.path.join(out, 'articles', 'a00.png'))
     assert a.st_ino == os.stat(os.path.join(src, 'articles', 'a00.png')).st_ino
@@ -361,7 +361,12 @@ def test_the_output_is_a_complete_dataset(built):
         assert '{}/{}: {}'.format(folder, name, reason) in text
     assert 'articles/unused.png' in text and 'humans/notes.txt' in text
     assert 'kept: line 23 a14.png (dup_of a13.png)' in text
-    assert 'are hard links' in text and "test/ split is not part" in text
+    assert 'are hard links' in text and "test/ split is carried over" in text
+    for folder, _, names in os.walk(os.path.join(src, 'test')):
+        for name in names:
+            with open(os.path.join(folder, name), 'rb') as a, open(os.path.join(
+                    out, os.path.relpath(folder, src), name), 'rb') as b:
+                assert a.read() == b.read()
     modes = {os.stat(os.path.join(out, f)).st_mode & 0o777 for f in os.listdir(out)
              if not os.path.isdir(os.path.join(out, f))}
     assert len(modes) == 1  # text files are not left private

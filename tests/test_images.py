@@ -86,3 +86,85 @@ def test_chw_round_trip():
     assert chw.shape == (3, 40, 30) and chw.dtype == numpy.float32
     assert 0 <= chw.min() and chw.max() <= 1
     numpy.testing.assert_array_equal(images.to_hwc(chw), a)
+
+
+def smooth_photo(h, w):
+    """A photo with only broad detail, so it survives a round trip through
+    a smaller frame."""
+    yy, xx = numpy.mgrid[0:h, 0:w]
+    return numpy.stack([100 + 80 * numpy.sin(yy / 15),
+                        50 + 100 * xx / w + 0 * yy,
+                        128 + 60 * numpy.cos((xx + yy) / 12)],
+                       -1).astype(numpy.uint8)
+
+
+FRAME = (64, 48)
+SHAPES = [(90, 30), (30, 90), (128, 96)]   # tall, wide, the frame's aspect
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+def test_paste_back_with_zero_alpha_is_the_photo(rng, shape):
+    original = smooth_photo(*shape)
+    _, placement = images.fit(original, FRAME)
+    image = rng.random((3,) + FRAME).astype(numpy.float32)
+    out = images.paste_back(original, image,
+                            numpy.zeros(FRAME, numpy.float32), placement)
+    assert out.dtype == numpy.uint8 and out.shape == original.shape
+    numpy.testing.assert_array_equal(out, original)
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+def test_paste_back_of_the_fitted_photo_is_close_to_the_photo(shape):
+    original = smooth_photo(*shape)
+    framed, placement = images.fit(original, FRAME)
+    out = images.paste_back(original, images.to_chw(framed),
+                            numpy.ones(FRAME, numpy.float32), placement)
+    assert out.shape == original.shape
+    diff = numpy.abs(out.astype(int) - original)
+    assert diff.mean() < 1 and diff.max() <= 4
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+def test_padding_never_reaches_the_output(shape):
+    original = smooth_photo(*shape)
+    _, p = images.fit(original, FRAME)
+    # Black where the photo lies, white padding; alpha 1 on the whole frame.
+    image = numpy.ones((3,) + FRAME, numpy.float32)
+    image[:, p.top:p.top + p.height, p.left:p.left + p.width] = 0
+    alpha = numpy.ones(FRAME, numpy.float32)
+    out = images.paste_back(original, image, alpha, p)
+    assert out.shape == original.shape
+    assert (out == 0).all()
+    # Padding of the alpha map is dropped as well.
+    alpha[:] = 0
+    alpha[:p.top] = alpha[p.top + p.height:] = 1
+    alpha[:, :p.left] = alpha[:, p.left + p.width:] = 1
+    numpy.testing.assert_array_equal(
+        images.paste_back(original, image, alpha, p), original)
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+def test_unfit_alpha(shape):
+    original = smooth_photo(*shape)
+    _, p = images.fit(original, FRAME)
+    alpha = numpy.zeros(FRAME, numpy.float32)
+    alpha[p.top:p.top + p.height // 2, p.left:p.left + p.width] = 1
+    up = images.unfit_alpha(alpha, p, original.shape[:2])
+    assert up.shape == shape and up.dtype == numpy.float32
+    assert 0 <= up.min() and up.max() <= 1
+    # The photo's top half is repainted, its bottom half kept.
+    assert (up[:shape[0] // 2 - 3] == 1).all()
+    assert (up[shape[0] // 2 + 3:] == 0).all()
+
+
+def test_paste_back_checks_shapes():
+    original = smooth_photo(90, 30)
+    _, p = images.fit(original, FRAME)
+    image = numpy.zeros((3,) + FRAME, numpy.float32)
+    alpha = numpy.zeros(FRAME, numpy.float32)
+    with pytest.raises(ValueError, match='image must have shape'):
+        images.paste_back(original, image[:, :32], alpha, p)
+    with pytest.raises(ValueError, match='alpha must have shape'):
+        images.paste_back(original, image, alpha[:32], p)
+    with pytest.raises(ValueError, match='photo must be uint8'):
+        images.paste_back(original.astype(numpy.float32), image, alpha, p)
