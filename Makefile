@@ -10,7 +10,7 @@ export PIP_CONSTRAINT := $(abspath constraints.txt)
 export PIP_BUILD_CONSTRAINT := $(abspath constraints.txt)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test venv clean
+.PHONY: demo test bench venv clean
 
 # The built-in synthetic set, made once and curated once: a folder with a
 # pairs.txt is finished (both scripts write it last), so a second
@@ -39,6 +39,11 @@ $(SYNTHETIC)/pairs.txt: | $(STAMP)
 
 $(CURATED)/pairs.txt: $(SYNTHETIC)/pairs.txt
 	$(PY) scripts/curate.py $(SYNTHETIC) --out $(CURATED) --force
+
+# Speed figures (CPU): the seed's step at two sizes and the demo's, against
+# this machine's GEMM ceiling; a few minutes. Not a test.
+bench: $(STAMP)
+	$(PY) scripts/benchmark.py --quick --compare
 
 test: $(STAMP)
 	$(PY) -m pytest

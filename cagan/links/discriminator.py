@@ -1,10 +1,9 @@
 import chainer
-import chainer.functions as F
 import chainer.links as L
 import numpy
 from chainer import backend
 
-from cagan.functions import convolution
+from cagan.functions import convolution, leaky_relu
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
@@ -139,11 +138,11 @@ class Discriminator(chainer.Chain):
                 'Discriminator: built for {}x{} images, got {}x{}'.format(
                     *(self.size + tuple(x.shape[2:]))))
         h = self._add_noise(chainer.as_variable(x))
-        h = F.leaky_relu(self._add_noise(convolution(self.c0, h)))
-        h = F.leaky_relu(self._add_noise(self.bn1(convolution(self.c1, h))))
-        h = F.leaky_relu(self._add_noise(self.bn2(convolution(self.c2, h))))
-        h = F.leaky_relu(self._add_noise(self.bn3(convolution(self.c3, h))))
-        h = F.leaky_relu(self._add_noise(self.bn4(convolution(self.c4, h))))
+        h = leaky_relu(self._add_noise(convolution(self.c0, h)))
+        h = leaky_relu(self._add_noise(self.bn1(convolution(self.c1, h))))
+        h = leaky_relu(self._add_noise(self.bn2(convolution(self.c2, h))))
+        h = leaky_relu(self._add_noise(self.bn3(convolution(self.c3, h))))
+        h = leaky_relu(self._add_noise(self.bn4(convolution(self.c4, h))))
         if chainer.config.train and self.noise_sigma:
             self.noise_step += 1
         return self.l4(h) if self.head == 'linear' else self.c5(h)

@@ -3,6 +3,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
+from cagan.functions import convolution, deconvolution
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
@@ -75,14 +76,14 @@ class Generator(chainer.Chain):
             generated image in channels 0-2 and ``alpha`` in channel 3.
         """
         check_size('Generator', x.shape[2:], n_down=4, multiple=16)
-        h1 = F.relu(self.c0(x))
-        h2 = F.relu(self.bn1(self.c1(h1)))
-        h3 = F.relu(self.bn2(self.c2(h2)))
-        h = F.relu(self.bn3(self.c3(h3)))
-        h = F.relu(self.dbn0(self.dc0(h))) + h3
-        h = F.relu(self.dbn1(self.dc1(h))) + h2
-        h = F.relu(self.dbn2(self.dc2(h))) + h1
-        return F.sigmoid(self.dc3(h))
+        h1 = F.relu(convolution(self.c0, x))
+        h2 = F.relu(self.bn1(convolution(self.c1, h1)))
+        h3 = F.relu(self.bn2(convolution(self.c2, h2)))
+        h = F.relu(self.bn3(convolution(self.c3, h3)))
+        h = F.relu(self.dbn0(deconvolution(self.dc0, h))) + h3
+        h = F.relu(self.dbn1(deconvolution(self.dc1, h))) + h2
+        h = F.relu(self.dbn2(deconvolution(self.dc2, h))) + h1
+        return F.sigmoid(deconvolution(self.dc3, h))
 
     def swap(self, x_i, y_i, y_j):
         """Dress the person of ``x_i``, who wears ``y_i``, in article ``y_j``.

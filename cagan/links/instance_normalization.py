@@ -1,7 +1,8 @@
 import chainer
-import chainer.functions as F
 import numpy
 from chainer import initializers
+
+from cagan import functions
 
 
 class InstanceNormalization(chainer.Link):
@@ -44,5 +45,5 @@ class InstanceNormalization(chainer.Link):
             self.beta = chainer.Parameter(initializers.Zero(dtype), size)
 
     def forward(self, x):
-        return F.group_normalization(
-            x, self.gamma.shape[0], self.gamma, self.beta, eps=self.eps)
+        return functions.instance_normalization(x, self.gamma, self.beta,
+                                                self.eps)

@@ -1,0 +1,235 @@
+"""How fast training and swapping run, and how close to the hardware's limit.
+
+Every figure is measured in the calling process and reported with the same
+process's float32 matrix-multiply ceiling, so the headline is the ratio
+achieved / ceiling, which drifts far less than seconds on shared machines.
+"""
+
+import contextlib
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import chainer
+import numpy
+from chainer import iterators
+
+from cagan import config as config_module
+from cagan import training
+from cagan.optimizers import make_adam
+from cagan.updater import CAGANUpdater
+
+
+def _sync(device):
+    if device.xp is not numpy:
+        device.xp.cuda.Stream.null.synchronize()
+
+
+def gemm_ceiling(device, n=None, repeats=7):
+    """Median GFLOP/s of an ``n x n`` float32 matmul on ``device``.
+
+    ``n`` defaults to 2048 on the CPU and 4096 on a GPU.
+    """
+    xp = device.xp
+    n = n or (2048 if xp is numpy else 4096)
+    rng = numpy.random.default_rng(0)
+    a = device.send(rng.standard_normal((n, n), dtype=numpy.float32))
+    b = device.send(rng.standard_normal((n, n), dtype=numpy.float32))
+    out = xp.empty_like(a)
+    xp.matmul(a, b, out=out)
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        xp.matmul(a, b, out=out)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def _conv_macs(batch, cin, cout, out_hw):
+    """Multiply-adds of a 4x4 convolution with an ``out_hw`` output."""
+    return batch * out_hw[0] * out_hw[1] * cin * cout * 16
+
+
+def _gen_layers(batch, ch, size):
+    """``[(macs, first_layer)]`` of one generator forward pass."""
+    h, w = size
+    chans = [9, ch // 8, ch // 4, ch // 2, ch]
+    layers = [(_conv_macs(batch, chans[k], chans[k + 1],
+                          (h >> (k + 1), w >> (k + 1))), k == 0)
+              for k in range(4)]
+    # A 4x4 stride-2 deconvolution costs what the convolution it transposes
+    # does: input size x Cin x Cout x 16.
+    dchans = [ch, ch // 2, ch // 4, ch // 8, 4]
+    layers += [(_conv_macs(batch, dchans[k], dchans[k + 1],
+                           (h >> (4 - k), w >> (4 - k))), False)
+               for k in range(4)]
+    return layers
+
+
+def _dis_layers(batch, ch, size, head):
+    h, w = size
+    chans = [6, ch // 8, ch // 4, ch // 2, ch, ch]
+    layers = [(_conv_macs(batch, chans[k], chans[k + 1],
+                          (h >> (k + 1), w >> (k + 1))), k == 0)
+              for k in range(5)]
+    bottom = (h >> 5) * (w >> 5)
+    layers.append((batch * bottom * ch * (9 if head == 'patch' else 1),
+                   False))
+    return layers
+
+
+def step_gflop(batch, ch, size, head='linear'):
+    """GFLOP of one CAGAN training step, counted from the layer shapes.
+
+    2 flops per multiply-add; a backward pass costs twice its forward
+    (input and weight gradients), once for a first layer whose input needs
+    no gradient. A step is G(x_i, y_i, y_j), G(x_ij, y_j, y_i) and D(x_ij,
+    y_j) forward and backward, then D on 3 pairs forward and backward.
+    """
+    def passes(layers, input_grad):
+        return sum(m * (3 if input_grad or not first else 2)
+                   for m, first in layers)
+    total = (passes(_gen_layers(batch, ch, size), False)
+             + passes(_gen_layers(batch, ch, size), True)
+             + passes(_dis_layers(batch, ch, size, head), True)
+             + passes(_dis_layers(3 * batch, ch, size, head), False))
+    return 2 * total / 1e9
+
+
+@contextlib.contextmanager
+def chainer_layers():
+    """Route the networks' layers to Chainer's own functions (the links'
+    ``__call__``, ``F.leaky_relu``, ``F.group_normalization``): the
+    before/after comparison for :mod:`cagan.functions`."""
+    import chainer.functions as F
+    from cagan import functions
+    from cagan.links import discriminator, generator
+    saved = []
+    patches = [(generator, 'convolution', lambda link, x: link(x)),
+               (generator, 'deconvolution', lambda link, x: link(x)),
+               (discriminator, 'convolution', lambda link, x: link(x)),
+               (discriminator, 'leaky_relu', F.leaky_relu),
+               (functions, 'instance_normalization',
+                lambda x, g, b, eps: F.group_normalization(
+                    x, g.shape[0], g, b, eps=eps))]
+    for module, name, replacement in patches:
+        saved.append((module, name, getattr(module, name)))
+        setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+def _peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def training_step(config, device, steps=3, warmup=1):
+    """Time CAGAN training steps for a resolved config on random triplets.
+
+    Returns:
+        dict: ``seconds`` (median per step after ``warmup``), ``steps``,
+        ``images_per_s``, ``gflop`` per step, ``gflops`` achieved.
+    """
+    data, model = config['data'], config['model']
+    size, batch = data['size'], config['train']['batch']
+    gen = training.make_generator(config, seed=0)
+    dis = training.make_discriminator(config, seed=1)
+    gen.to_device(device)
+    dis.to_device(device)
+    rng = numpy.random.default_rng(0)
+    triplets = [tuple(rng.random((3,) + tuple(size), dtype=numpy.float32)
+                      for _ in range(3)) for _ in range(batch)]
+    iterator = iterators.SerialIterator(triplets, batch, shuffle=False)
+    opt = config['optimizer']
+    updater = CAGANUpdater(
+        iterator, {'gen': make_adam(gen, opt['alpha']),
+                   'dis': make_adam(dis, opt['alpha'])}, device=device)
+    reporter = chainer.Reporter()
+    reporter.add_observer('gen', gen)
+    reporter.add_observer('dis', dis)
+    times = []
+    for k in range(warmup + steps):
+        _sync(device)
+        start = time.perf_counter()
+        with reporter.scope({}):
+            updater.update()
+        _sync(device)
+        if k >= warmup:
+            times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    gflop = step_gflop(batch, model['ch'], size, model['head'])
+    return {'seconds': seconds, 'steps': steps,
+            'images_per_s': batch / seconds, 'gflop': gflop,
+            'gflops': gflop / seconds}
+
+
+def swap_latency(config, device, photo_size=(1024, 768), repeats=5):
+    """Seconds to swap one photo: with the model's loading and without.
+
+    The model (untrained weights of the config's generator) is saved to a
+    temporary run folder and loaded as ``scripts/swap.py`` does.
+    """
+    from cagan import inference
+    rng = numpy.random.default_rng(0)
+    human = rng.integers(0, 256, tuple(photo_size) + (3,), numpy.uint8)
+    article = rng.integers(0, 256, (600, 600, 3), numpy.uint8)
+    with tempfile.TemporaryDirectory() as folder:
+        config_module.save(config, folder)
+        chainer.serializers.save_npz(str(Path(folder) / 'gen_epoch_1.npz'),
+                                     training.make_generator(config, seed=0))
+        start = time.perf_counter()
+        gen, _, _ = inference.load_generator(folder, device)
+        inference.swap_photos(gen, human, [article], None, device)
+        first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        inference.swap_photos(gen, human, [article], None, device)
+        times.append(time.perf_counter() - start)
+    return {'with_load_s': first, 'swap_s': statistics.median(times),
+            'photo': '{}x{}'.format(*photo_size)}
+
+
+def loader_rate(config, batches=20):
+    """Triplets per second from the config's data, as training reads them
+    (the dataset decoded once beforehand; decoding time reported apart).
+    None when the config's data folder is missing."""
+    from cagan import dataset
+    from cagan.errors import DataError
+    data = config['data']
+    try:
+        records = dataset.read_pairs_of(data['root'])
+    except DataError:
+        return None
+    start = time.perf_counter()
+    triplets = dataset.TripletDataset(records, data['size'], seed=0,
+                                      flip=data['flip'],
+                                      worn_dropout=data['worn_dropout'])
+    decode = time.perf_counter() - start
+    iterator = dataset.make_iterator(triplets, config['train']['batch'],
+                                     n_processes=data['loaders'])
+    iterator.next()
+    start = time.perf_counter()
+    for _ in range(batches):
+        chainer.dataset.concat_examples(iterator.next())
+    seconds = time.perf_counter() - start
+    iterator.finalize()
+    return {'triplets_per_s': batches * config['train']['batch'] / seconds,
+            'decode_s': decode, 'pairs': len(triplets)}
+
+
+def peak_memory_mib(device):
+    """Peak resident memory of this process (MiB), and on a GPU the bytes
+    CuPy's memory pool holds."""
+    result = {'peak_rss_mib': _peak_rss_mib()}
+    if device.xp is not numpy:
+        result['gpu_pool_mib'] = (device.xp.get_default_memory_pool()
+                                  .total_bytes() / 2 ** 20)
+    return result

@@ -1,0 +1,836 @@
+"""Faster CPU forms of CAGAN's layers, with the maths of Chainer's own.
+
+On a CPU without iDeep, Chainer's convolution is ``im2col`` (16 strided
+copies into an NCHW column array), a ``tensordot`` that transposes that array
+again, and a ``col2im`` scatter-add in backward; copies, not the GEMM, take
+most of a training step. CAGAN's layers are all 4x4, stride 2, pad 1
+convolutions and deconvolutions, and such a convolution is a 2x2, stride 1
+convolution over the *space-to-depth* rearrangement of the padded input
+(each 2x2 block of pixels becomes one pixel of ``4 C`` channels). With the
+channels last, the column array is four contiguous shifted slices of that
+rearrangement and the layer is one large GEMM whose rows are
+``batch x positions``; the deconvolution (the convolution's gradient with
+respect to its input) is the same GEMM read the other way, so one set of
+kernels serves both, forward and backward.
+
+On large maps the gradients take a *phase* form instead: the input
+gradient is a 2x2 convolution of the padded output gradient, one GEMM with
+no overlapping adds, and the weight gradient pairs the space-to-depth input
+with those same columns. Arrays go through in batch chunks of a few MB, in
+reused buffers.
+
+The functions here take these kernels for NumPy float32/float64 arrays and
+any batch, channel count and even spatial size, and otherwise (CuPy, ChainerX
+or iDeep arrays, other strides, pads or kernel sizes, odd sizes, float16)
+call Chainer's own function, so GPU runs are unchanged. Gradients are those of
+Chainer's functions up to float32 rounding (the sums run in another order);
+second-order gradients work as well.
+
+:func:`convolution` and :func:`deconvolution` apply a ``Convolution2D`` or
+``Deconvolution2D`` link through them, with its own ``W`` and ``b``;
+:func:`instance_normalization` a :class:`cagan.links.InstanceNormalization`
+(Chainer's group normalization, in cache-sized blocks), and
+:func:`leaky_relu` is ``F.leaky_relu`` without its masked multiplies.
+"""
+
+import chainer
+import chainer.functions as F
+import numpy
+from chainer import function_node
+from chainer.backends import intel64
+from chainer.functions.normalization import group_normalization
+
+#: Shapes and dtypes the fast kernels take; anything else goes to Chainer.
+_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def _pair(value):
+    return tuple(value) if hasattr(value, '__getitem__') else (value, value)
+
+
+def _is_plain_numpy(*arrays):
+    # ``type(...) is`` and not ``isinstance``: iDeep's mdarray and ChainerX
+    # arrays must keep Chainer's own paths, and so must NumPy arrays where
+    # Chainer would hand them to iDeep.
+    return (all(a is None or type(a) is numpy.ndarray for a in arrays)
+            and not intel64.should_use_ideep('>=auto'))
+
+
+def _fast(x, W, b, stride, pad, dilate, groups, x_channel_axis):
+    """Whether the 4x4 / stride 2 / pad 1 kernels can take these arrays."""
+    x_array = x.array if isinstance(x, chainer.Variable) else x
+    W_array = W.array if isinstance(W, chainer.Variable) else W
+    b_array = b.array if isinstance(b, chainer.Variable) else b
+    if not _is_plain_numpy(x_array, W_array, b_array):
+        return False
+    if (_pair(stride) != (2, 2) or _pair(pad) != (1, 1)
+            or _pair(dilate) != (1, 1) or groups != 1):
+        return False
+    if x_array.ndim != 4 or W_array.ndim != 4 or W_array.shape[2:] != (4, 4):
+        return False
+    if x_array.dtype not in _DTYPES or W_array.dtype != x_array.dtype:
+        return False
+    out_channels = W_array.shape[1 - x_channel_axis]
+    if b_array is not None and (b_array.dtype != x_array.dtype
+                                or b_array.shape != (out_channels,)):
+        return False
+    return (x_array.shape[1] == W_array.shape[x_channel_axis]
+            and x_array.shape[2] % 2 == 0 and x_array.shape[3] % 2 == 0
+            and x_array.shape[2] > 0 and x_array.shape[3] > 0)
+
+
+# ---------------------------------------------------------------------------
+# NumPy kernels. Notation: a 4x4 / stride 2 / pad 1 convolution maps
+# x (B, C, H, W) to y (B, O, h, w) with h = H / 2, w = W / 2. The padded input
+# in space-to-depth form is ``xs`` (B, h + 1, w + 1, 2, 2, C), xs[b, i, j, p,
+# q, c] = xpad[b, c, 2i + p, 2j + q]; kernel tap (ky, kx) = (2 di + p,
+# 2 dj + q), so y[b, o, i, j] = sum over (di, dj, p, q, c) of
+# W[o, c, 2 di + p, 2 dj + q] xs[b, i + di, j + dj, p, q, c]: a GEMM of the
+# columns (B h w, [di, dj, p, q, c]) with W as (O, [di, dj, p, q, c]).
+# ---------------------------------------------------------------------------
+
+#: Batch chunks keep the column arrays near this size (measured: 2 MB beat
+#: 8 and 32 MB), so that they stay mostly in cache and come from the heap
+#: (blocks over 32 MB are fresh mmaps, whose page faults cost as much as
+#: the copies) ...
+_CHUNK_BYTES = 2 << 20
+#: ... but each GEMM keeps at least this many rows, to run at full speed.
+_MIN_ROWS = 2048
+
+
+def _chunks(B, positions, row_bytes):
+    """Batch slices ``(b0, b1)`` for columns of ``row_bytes`` per position."""
+    per = max(-(-_MIN_ROWS // positions),
+              _CHUNK_BYTES // max(1, positions * row_bytes))
+    per = max(1, min(B, per))
+    return [(b0, min(B, b0 + per)) for b0 in range(0, B, per)]
+
+
+def _space_to_depth(x, out):
+    """``x`` (n, C, H, W) -> zero-padded ``out`` (n, H/2+1, W/2+1, 2, 2, C)."""
+    h, w = x.shape[2] // 2, x.shape[3] // 2
+    # Only the pad ring is zeroed: one row/column of each phase.
+    out[:, 0, :, 0] = 0
+    out[:, h, :, 1] = 0
+    out[:, :, 0, :, 0] = 0
+    out[:, :, w, :, 1] = 0
+    xt = x.transpose(0, 2, 3, 1)
+    # Input row r is padded row r + 1 = 2 i + p: even rows are phase 1.
+    out[:, :h, :w, 1, 1] = xt[:, 0::2, 0::2]
+    out[:, :h, 1:, 1, 0] = xt[:, 0::2, 1::2]
+    out[:, 1:, :w, 0, 1] = xt[:, 1::2, 0::2]
+    out[:, 1:, 1:, 0, 0] = xt[:, 1::2, 1::2]
+    return out
+
+
+def _depth_to_space(xs, out):
+    """Inverse of :func:`_space_to_depth` without the pad: ``xs`` (n, h+1,
+    w+1, 2, 2, C) -> ``out`` (n, C, 2h, 2w)."""
+    h, w = xs.shape[1] - 1, xs.shape[2] - 1
+    ot = out.transpose(0, 2, 3, 1)
+    ot[:, 0::2, 0::2] = xs[:, :h, :w, 1, 1]
+    ot[:, 0::2, 1::2] = xs[:, :h, 1:, 1, 0]
+    ot[:, 1::2, 0::2] = xs[:, 1:, :w, 0, 1]
+    ot[:, 1::2, 1::2] = xs[:, 1:, 1:, 0, 0]
+    return out
+
+
+def _im2col(xs, out):
+    """``xs`` (n, h+1, w+1, 2, 2, C) -> columns ``out`` (n h w, 16 C) in
+    order [di, dj, p, q, c]: four contiguous shifted slices."""
+    n, h1, w1 = xs.shape[:3]
+    h, w = h1 - 1, w1 - 1
+    xs4 = xs.reshape(n, h1, w1, -1)
+    col = out.reshape(n, h, w, 2, 2, -1)
+    for di in (0, 1):
+        for dj in (0, 1):
+            col[:, :, :, di, dj] = xs4[:, di:di + h, dj:dj + w]
+    return out
+
+
+def _col2im(gcol, out):
+    """Adjoint of :func:`_im2col`: (n h w, 16 C) -> ``out`` (n, h+1, w+1, 2,
+    2, C)."""
+    n, h1, w1 = out.shape[:3]
+    h, w = h1 - 1, w1 - 1
+    gcol = gcol.reshape(n, h, w, 2, 2, -1)
+    gxs = out.reshape(n, h1, w1, -1)
+    # The first shift covers all but the last row and column.
+    gxs[:, :h, :w] = gcol[:, :, :, 0, 0]
+    gxs[:, h] = 0
+    gxs[:, :h, w] = 0
+    gxs[:, :h, 1:] += gcol[:, :, :, 0, 1]
+    gxs[:, 1:, :w] += gcol[:, :, :, 1, 0]
+    gxs[:, 1:, 1:] += gcol[:, :, :, 1, 1]
+    return out
+
+
+def _w_rows(W):
+    """W (O, C, 4, 4) -> (O, 16 C) in column order [di, dj, p, q, c]."""
+    O, C = W.shape[:2]
+    # Transposing within each output channel's row keeps this cheap; the
+    # GEMMs read the result transposed for free.
+    return numpy.ascontiguousarray(
+        W.reshape(O, C, 2, 2, 2, 2).transpose(0, 2, 4, 3, 5, 1)
+    ).reshape(O, 16 * C)
+
+
+def _w_from_rows(Wr, C):
+    """Inverse of :func:`_w_rows`: (O, 16 C) -> (O, C, 4, 4)."""
+    O = Wr.shape[0]
+    return numpy.ascontiguousarray(
+        Wr.reshape(O, 2, 2, 2, 2, C).transpose(0, 5, 1, 3, 2, 4)
+    ).reshape(O, C, 4, 4)
+
+
+class _Columns(object):
+    """Chunked columns of a (B, C, H, W) input: ``for b0, b1, col in ...``
+    yields (n h w, 16 C) columns of samples ``b0:b1``, in reused buffers."""
+
+    def __init__(self, x):
+        self.x = x
+        B, C, H, W = x.shape
+        self.h, self.w = H // 2, W // 2
+        self.chunks = _chunks(B, self.h * self.w, 16 * C * x.itemsize)
+        self._bufs = None
+
+    def chunk(self, b0, b1):
+        """Columns (n h w, 16 C) of samples ``b0:b1`` (one of ``chunks``),
+        valid until the next call."""
+        x, h, w = self.x, self.h, self.w
+        if self._bufs is None:
+            n, C = self.chunks[0][1], x.shape[1]
+            self._bufs = (
+                numpy.empty((n, h + 1, w + 1, 2, 2, C), x.dtype),
+                numpy.empty((n * h * w, 16 * C), x.dtype))
+        xs_buf, col_buf = self._bufs
+        n = b1 - b0
+        #: The space-to-depth input of the last chunk.
+        self.xs = _space_to_depth(x[b0:b1], xs_buf[:n])
+        return _im2col(self.xs, col_buf[:n * h * w])
+
+    def __iter__(self):
+        for b0, b1 in self.chunks:
+            yield b0, b1, self.chunk(b0, b1)
+
+
+def _rows(y, out):
+    """NCHW (n, O, h, w) -> ``out`` (n h w, O), channels last."""
+    n, O, h, w = y.shape
+    out.reshape(n, h, w, O)[...] = y.transpose(0, 2, 3, 1)
+    return out
+
+
+def _conv_forward(x, W, b, Wr=None):
+    """y (B, O, H/2, W/2) of the convolution of x (B, C, H, W) with W (O, C,
+    4, 4), plus b (O,) if not None. ``Wr``: ``W`` as :func:`_w_rows` gives
+    it, if already built."""
+    B, C, H, Wd = x.shape
+    h, w = H // 2, Wd // 2
+    O = W.shape[0]
+    Wt = (_w_rows(W) if Wr is None else Wr).T
+    y = numpy.empty((B, O, h, w), x.dtype)
+    columns = _Columns(x)
+    y_buf = numpy.empty((columns.chunks[0][1] * h * w, O), x.dtype)
+    for b0, b1, col in columns:
+        yr = numpy.matmul(col, Wt, out=y_buf[:len(col)])
+        if b is not None:
+            yr += b
+        _store_nchw(yr, y[b0:b1])
+    return y
+
+
+def _use_phases(O, C, h, w):
+    """Whether the gradients of a convolution with ``C`` input and ``O``
+    output channels and an (h, w) output take the phase form (see
+    :class:`_GradX` and :func:`_conv_backward_phases`).
+
+    Measured per layer: it wins on large maps (its pad ring adds few rows)
+    with enough input channels that the 16 C wide columns are big; the
+    plain form wins on small maps (8x6: 31% more rows) and for C < 32.
+    """
+    return C >= 32 and 5 * (h + 1) * (w + 1) <= 6 * h * w
+
+
+class _GradX(object):
+    """The convolution's input gradient = the deconvolution, by chunks.
+
+    For ``W`` (O, C, 4, 4) and an output gradient (n, O, h, w), the input
+    gradient (n, C, 2h, 2w) is, in space-to-depth form (n, h+1, w+1, 2, 2,
+    C), either
+
+    * ``col2im`` of the GEMM ``rows (n h w, O) @ W (O, 16 C)``: four
+      overlapping shifted adds; or
+    * the *phase* form: a 2x2 convolution over the output gradient padded by
+      one, ``cols (n (h+1) (w+1), [di, dj, o]) @ W2 ([di, dj, o], [p, q,
+      c])``, with no adds, a GEMM with a 4x deeper sum (better shaped when
+      ``O`` is small) on a few more rows (the pad ring).
+    """
+
+    def __init__(self, W, n, h, w, dtype, Wr=None, shape=None):
+        """``W`` (O, C, 4, 4), or None and its ``shape`` when only
+        :meth:`phase_columns` will be used; buffers for ``n`` samples."""
+        O, C = (W.shape if W is not None else shape)[:2]
+        self.h, self.w, self.C, self.O = h, w, C, O
+        if Wr is None and W is not None:
+            Wr = _w_rows(W)
+        self.phases = _use_phases(O, C, h, w)
+        if self.phases:
+            if Wr is not None:
+                self.W2 = numpy.ascontiguousarray(
+                    Wr.reshape(O, 2, 2, 4 * C).transpose(1, 2, 0, 3)
+                ).reshape(4 * O, 4 * C)
+            self.gyp = numpy.zeros((n, h + 2, w + 2, O), dtype)
+            self.cols = numpy.empty((n * (h + 1) * (w + 1), 4 * O), dtype)
+            self.gxs = numpy.empty((n, h + 1, w + 1, 2, 2, C), dtype)
+        else:
+            self.Wr = Wr
+            self.rows = numpy.empty((n * h * w, O), dtype)
+            self.gcol = numpy.empty((n * h * w, 16 * C), dtype)
+            self.gxs = numpy.empty((n, h + 1, w + 1, 2, 2, C), dtype)
+
+    def phase_columns(self, gy):
+        """Phase-form columns (n (h+1) (w+1), 4 O) of ``gy`` (n, O, h, w),
+        valid until the next call."""
+        n = len(gy)
+        return _phase_columns(gy, self.gyp[:n],
+                              self.cols[:n * (self.h + 1) * (self.w + 1)])
+
+    def chunk(self, gy, out, rows=None, cols=None):
+        """Input gradient ``out`` (n, C, 2h, 2w) for ``gy`` (n, O, h, w);
+        ``rows`` or ``cols``: ``gy``'s rows (:func:`_rows`) or phase
+        columns (:meth:`phase_columns`), if already built."""
+        n = len(gy)
+        h, w = self.h, self.w
+        gxs = self.gxs[:n]
+        if self.phases:
+            if cols is None:
+                cols = self.phase_columns(gy)
+            numpy.matmul(cols, self.W2,
+                         out=gxs.reshape(n * (h + 1) * (w + 1), -1))
+        else:
+            if rows is None:
+                rows = _rows(gy, self.rows[:n * h * w])
+            gcol = numpy.matmul(rows, self.Wr, out=self.gcol[:n * h * w])
+            _col2im(gcol, gxs)
+        return _depth_to_space(gxs, out)
+
+
+def _phase_columns(gy, gyp, out):
+    """Columns (n (h+1) (w+1), [di, dj, o]) of ``gy`` (n, O, h, w) padded by
+    one: ``gyp`` (n, h+2, w+2, O) is a buffer whose pad ring is zero."""
+    n, _, h, w = gy.shape
+    gyp[:, 1:h + 1, 1:w + 1] = gy.transpose(0, 2, 3, 1)
+    c6 = out.reshape(n, h + 1, w + 1, 2, 2, -1)
+    for di in (0, 1):
+        for dj in (0, 1):
+            c6[:, :, :, di, dj] = gyp[:, 1 - di:h + 2 - di, 1 - dj:w + 2 - dj]
+    return out
+
+
+def _store_nchw(rows, out):
+    """Channels-last ``rows`` (n h w, O) into ``out`` (n, O, h, w)."""
+    n, O, h, w = out.shape
+    out[...] = rows.reshape(n, h, w, O).transpose(0, 3, 1, 2)
+
+
+def _conv_grad_x(gy, W, b=None, Wr=None):
+    """Gradient (B, C, 2h, 2w) of the convolution with ``W`` (O, C, 4, 4)
+    w.r.t. its input, for output gradient ``gy`` (B, O, h, w): also the
+    deconvolution of ``gy`` with ``W``, plus ``b`` (C,) if given."""
+    B, O, h, w = gy.shape
+    C = W.shape[1]
+    gx = numpy.empty((B, C, 2 * h, 2 * w), gy.dtype)
+    chunks = _chunks(B, h * w, 16 * C * gy.itemsize)
+    grad_x = _GradX(W, chunks[0][1], h, w, gy.dtype, Wr)
+    for b0, b1 in chunks:
+        out = grad_x.chunk(gy[b0:b1], gx[b0:b1])
+        if b is not None:
+            out += b[:, None, None]
+    return gx
+
+
+def _conv_grad_w(x, gy):
+    """Gradient (O, C, 4, 4) of the convolution of ``x`` (B, C, H, W) w.r.t.
+    its weight, for output gradient ``gy`` (B, O, H/2, W/2)."""
+    return _conv_backward(x, None, gy, False, True)[1]
+
+
+def _conv_backward(x, W, gy, need_x, need_w, Wr=None):
+    """Gradients ``(gx, gW)`` (None where not needed) of the convolution of
+    ``x`` (B, C, H, W) with ``W`` (O, C, 4, 4), for output gradient ``gy``
+    (B, O, H/2, W/2), in one pass over batch chunks. ``Wr``: ``W`` as
+    :func:`_w_rows` gives it, if already built."""
+    B, O, h, w = gy.shape
+    C = x.shape[1]
+    if _use_phases(O, C, h, w):
+        return _conv_backward_phases(x, W, gy, need_x, need_w, Wr)
+    columns = _Columns(x)
+    n = columns.chunks[0][1]
+    rows_buf = numpy.empty((n * h * w, O), gy.dtype)
+    if need_x:
+        gx = numpy.empty(x.shape, x.dtype)
+        grad_x = _GradX(W, n, h, w, gy.dtype, Wr)
+    acc = None
+    for b0, b1 in columns.chunks:
+        n = b1 - b0
+        rows = None
+        if need_w:
+            rows = _rows(gy[b0:b1], rows_buf[:n * h * w])
+            part = rows.T @ columns.chunk(b0, b1)
+            if acc is None:
+                acc = part
+            else:
+                acc += part
+        if need_x:
+            grad_x.chunk(gy[b0:b1], gx[b0:b1], rows)
+    return (gx if need_x else None,
+            _w_from_rows(acc, C) if need_w else None)
+
+
+def _w_from_phase_grad(acc):
+    """Weight gradient (O, C, 4, 4) from its phase form ``acc`` (4 C, 4 O):
+    acc[(p, q, c), (di, dj, o)] is gW[o, c, 2 di + p, 2 dj + q]."""
+    C, O = acc.shape[0] // 4, acc.shape[1] // 4
+    return numpy.ascontiguousarray(
+        acc.reshape(2, 2, C, 2, 2, O).transpose(5, 2, 3, 0, 4, 1)
+    ).reshape(O, C, 4, 4)
+
+
+def _conv_backward_phases(x, W, gy, need_x, need_w, Wr=None):
+    """:func:`_conv_backward` in the phase form (see :class:`_GradX`).
+
+    The weight gradient is then ``xs^T @ cols``: the space-to-depth input
+    (n (h+1) (w+1), [p, q, c]) against the output gradient's phase columns
+    (n (h+1) (w+1), [di, dj, o]), which the input gradient uses too; there
+    is no 16 C wide column array to build, and the GEMM is better shaped.
+    """
+    B, O, h, w = gy.shape
+    C = x.shape[1]
+    positions = (h + 1) * (w + 1)
+    chunks = _chunks(B, positions, 4 * (O + C) * x.itemsize)
+    n = chunks[0][1]
+    grad_x = _GradX(W if need_x else None, n, h, w, gy.dtype, Wr,
+                    shape=(O, C))
+    if need_x:
+        gx = numpy.empty(x.shape, x.dtype)
+    if need_w:
+        xs_buf = numpy.empty((n, h + 1, w + 1, 2, 2, C), x.dtype)
+    acc = None
+    for b0, b1 in chunks:
+        n = b1 - b0
+        cols = grad_x.phase_columns(gy[b0:b1])
+        if need_w:
+            xs = _space_to_depth(x[b0:b1], xs_buf[:n])
+            part = xs.reshape(n * positions, 4 * C).T @ cols
+            if acc is None:
+                acc = part
+            else:
+                acc += part
+        if need_x:
+            grad_x.chunk(gy[b0:b1], gx[b0:b1], cols=cols)
+    gW = _w_from_phase_grad(acc) if need_w else None
+    return (gx if need_x else None), gW
+
+
+def _deconv_backward(x, W, gy, need_x, need_w, Wr=None):
+    """Gradients ``(gx, gW)`` of the deconvolution of ``x`` (B, C, h, w) with
+    ``W`` (C, O, 4, 4), for output gradient ``gy`` (B, O, 2h, 2w): ``gx`` is
+    the convolution of ``gy`` with ``W``, ``gW`` that convolution's weight
+    gradient for output gradient ``x``; both use ``gy``'s columns (``gW``
+    in the phase form where it pays, as in :func:`_conv_backward_phases`).
+    """
+    B, C, h, w = x.shape
+    O = gy.shape[1]
+    columns = _Columns(gy)
+    n = columns.chunks[0][1]
+    phases = need_w and _use_phases(C, O, h, w)
+    if need_x:
+        Wt = (_w_rows(W) if Wr is None else Wr).T
+        gx = numpy.empty(x.shape, x.dtype)
+        y_buf = numpy.empty((n * h * w, C), x.dtype)
+    if phases:
+        phase_x = _GradX(None, n, h, w, x.dtype, shape=(C, O))
+    elif need_w:
+        rows_buf = numpy.empty((n * h * w, C), x.dtype)
+    acc = None
+    for b0, b1 in columns.chunks:
+        n = b1 - b0
+        col = columns.chunk(b0, b1)
+        if need_x:
+            yr = numpy.matmul(col, Wt, out=y_buf[:len(col)])
+            _store_nchw(yr, gx[b0:b1])
+        if phases:
+            part = (columns.xs.reshape(-1, 4 * O).T
+                    @ phase_x.phase_columns(x[b0:b1]))
+        elif need_w:
+            part = _rows(x[b0:b1], rows_buf[:len(col)]).T @ col
+        if need_w:
+            if acc is None:
+                acc = part
+            else:
+                acc += part
+    gW = None
+    if phases:
+        gW = _w_from_phase_grad(acc)
+    elif need_w:
+        gW = _w_from_rows(acc, O)
+    return (gx if need_x else None), gW
+
+
+# ---------------------------------------------------------------------------
+# Function nodes. With double backprop on, backward passes are built from
+# these nodes, so that the graph goes on through them.
+# ---------------------------------------------------------------------------
+
+def _bias_grad(gy):
+    # As Chainer's convolution_2d and deconvolution_2d: F.sum, same order.
+    return F.sum(gy, axis=(0, 2, 3))
+
+
+class Convolution4x4S2(function_node.FunctionNode):
+    """``F.convolution_2d(x, W, b, stride=2, pad=1)`` for 4x4 ``W``.
+
+    Inputs: ``x`` (B, C, H, W) with H, W even, ``W`` (O, C, 4, 4), optional
+    ``b`` (O,), all NumPy arrays of one float dtype. Output: (B, O, H/2, W/2).
+    """
+
+    def forward(self, inputs):
+        self.retain_inputs((0, 1))
+        b = inputs[2] if len(inputs) == 3 else None
+        # W's GEMM layout, kept for the backward pass (it costs a copy).
+        self.Wr = _w_rows(inputs[1])
+        return _conv_forward(inputs[0], inputs[1], b, self.Wr),
+
+    def backward(self, indexes, grad_outputs):
+        x, W = self.get_retained_inputs()
+        gy, = grad_outputs
+        ret = []
+        if chainer.config.enable_backprop:
+            if 0 in indexes:
+                ret.append(Deconvolution4x4S2().apply((gy, W))[0])
+            if 1 in indexes:
+                ret.append(_ConvolutionGradW().apply((x, gy))[0])
+        else:
+            # Only first-order gradients: one fused pass, no graph.
+            gx, gW = _conv_backward(x.array, W.array, gy.array,
+                                    0 in indexes, 1 in indexes, self.Wr)
+            ret += [chainer.Variable(g) for g in (gx, gW) if g is not None]
+        if 2 in indexes:
+            ret.append(_bias_grad(gy))
+        return ret
+
+
+class Deconvolution4x4S2(function_node.FunctionNode):
+    """``F.deconvolution_2d(x, W, b, stride=2, pad=1)`` for 4x4 ``W``.
+
+    Inputs: ``x`` (B, C, h, w), ``W`` (C, O, 4, 4) (Chainer's deconvolution
+    layout), optional ``b`` (O,), NumPy arrays of one float dtype. Output:
+    (B, O, 2h, 2w).
+    """
+
+    def forward(self, inputs):
+        self.retain_inputs((0, 1))
+        b = inputs[2] if len(inputs) == 3 else None
+        self.Wr = _w_rows(inputs[1])
+        return _conv_grad_x(inputs[0], inputs[1], b, self.Wr),
+
+    def backward(self, indexes, grad_outputs):
+        x, W = self.get_retained_inputs()
+        gy, = grad_outputs
+        ret = []
+        if chainer.config.enable_backprop:
+            if 0 in indexes:
+                ret.append(Convolution4x4S2().apply((gy, W))[0])
+            if 1 in indexes:
+                ret.append(_ConvolutionGradW().apply((gy, x))[0])
+        else:
+            gx, gW = _deconv_backward(x.array, W.array, gy.array,
+                                      0 in indexes, 1 in indexes, self.Wr)
+            ret += [chainer.Variable(g) for g in (gx, gW) if g is not None]
+        if 2 in indexes:
+            ret.append(_bias_grad(gy))
+        return ret
+
+
+class _ConvolutionGradW(function_node.FunctionNode):
+    """Weight gradient (O, C, 4, 4) of the convolution of ``x`` (B, C, H, W)
+    for its output gradient ``gy`` (B, O, H/2, W/2)."""
+
+    def forward(self, inputs):
+        self.retain_inputs((0, 1))
+        return _conv_grad_w(*inputs),
+
+    def backward(self, indexes, grad_outputs):
+        x, gy = self.get_retained_inputs()
+        ggW, = grad_outputs
+        ret = []
+        if 0 in indexes:
+            ret.append(Deconvolution4x4S2().apply((gy, ggW))[0])
+        if 1 in indexes:
+            ret.append(Convolution4x4S2().apply((x, ggW))[0])
+        return ret
+
+
+# ---------------------------------------------------------------------------
+# Public functions.
+# ---------------------------------------------------------------------------
+
+def convolution_2d(x, W, b=None, stride=1, pad=0, dilate=1, groups=1):
+    """``chainer.functions.convolution_2d``, faster for 4x4 / stride 2 / pad 1
+    on NumPy float32/float64 arrays with even spatial sizes.
+
+    Args:
+        x: (B, C, H, W) input, array or Variable.
+        W: (O, C, kh, kw) filter.
+        b: (O,) bias or None.
+        stride, pad, dilate, groups: as Chainer's (``cover_all`` is False).
+
+    Returns:
+        ~chainer.Variable: (B, O, H', W') of ``x``'s dtype.
+    """
+    if not _fast(x, W, b, stride, pad, dilate, groups, x_channel_axis=1):
+        return F.convolution_2d(x, W, b, stride, pad, dilate=dilate,
+                                groups=groups)
+    inputs = (x, W) if b is None else (x, W, b)
+    return Convolution4x4S2().apply(inputs)[0]
+
+
+def deconvolution_2d(x, W, b=None, stride=1, pad=0, outsize=None, dilate=1,
+                     groups=1):
+    """``chainer.functions.deconvolution_2d``, faster for 4x4 / stride 2 /
+    pad 1 on NumPy float32/float64 arrays.
+
+    Args:
+        x: (B, C, h, w) input, array or Variable.
+        W: (C, O, kh, kw) filter (Chainer's deconvolution layout).
+        b: (O,) bias or None.
+        stride, pad, outsize, dilate, groups: as Chainer's.
+
+    Returns:
+        ~chainer.Variable: (B, O, H', W'), (B, O, 2h, 2w) on the fast path.
+    """
+    shape = x.shape
+    fast = _fast(x, W, b, stride, pad, dilate, groups, x_channel_axis=0)
+    if fast and outsize is not None and tuple(outsize) != (None, None):
+        fast = tuple(outsize) == (2 * shape[2], 2 * shape[3])
+    if not fast:
+        return F.deconvolution_2d(x, W, b, stride, pad, outsize,
+                                  dilate=dilate, groups=groups)
+    inputs = (x, W) if b is None else (x, W, b)
+    return Deconvolution4x4S2().apply(inputs)[0]
+
+
+#: Elements per block in the elementwise kernels below: a block's passes
+#: run in cache.
+_BLOCK = 1 << 16
+
+
+def _blocks(size):
+    return [slice(k, min(size, k + _BLOCK)) for k in range(0, size, _BLOCK)]
+
+
+class LeakyReLU(function_node.FunctionNode):
+    """``F.leaky_relu`` for NumPy arrays and ``0 < slope <= 1``.
+
+    Chainer's CPU kernel multiplies through a boolean mask (``y[x <= 0] *=
+    slope``), a gather and a scatter; ``max(x, slope x)`` is the same value
+    for such slopes (``slope x`` is the same float product; slope 0 would
+    turn +inf into NaN), by blocks.
+    """
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, inputs):
+        x, = inputs
+        x1 = x.reshape(-1)
+        y = numpy.empty_like(x1)
+        for k in _blocks(x1.size):
+            numpy.multiply(x1[k], self.slope, out=y[k])
+            numpy.maximum(y[k], x1[k], out=y[k])
+        self.retain_outputs((0,))
+        return y.reshape(x.shape),
+
+    def backward(self, indexes, grad_outputs):
+        y, = self.get_retained_outputs()
+        return _LeakyReLUGrad(y.array <= 0, self.slope).apply(grad_outputs)
+
+
+class _LeakyReLUGrad(function_node.FunctionNode):
+    """``slope gy`` where the output was ``<= 0`` (the mask ``nonpositive``),
+    ``gy`` elsewhere, NaN outputs included, as Chainer's."""
+
+    def __init__(self, nonpositive, slope):
+        self.nonpositive = nonpositive
+        self.slope = slope
+
+    def forward(self, inputs):
+        gy, = inputs
+        # gy times a factor 1 or slope built exactly from the mask with
+        # integer operations on the factors' bits (a masked multiply, a
+        # where or a lookup cost 2 to 4 times as much).
+        bits = numpy.dtype('u%d' % gy.itemsize)
+        one = int(numpy.ones(1, gy.dtype).view(bits)[0])
+        slope = int(numpy.array([self.slope], gy.dtype).view(bits)[0])
+        step = (slope - one) % (1 << (8 * gy.itemsize))
+        g1 = gy.reshape(-1)
+        mask = self.nonpositive.reshape(-1)
+        gx = numpy.empty_like(g1)
+        for k in _blocks(g1.size):
+            factor = mask[k].astype(bits)
+            factor *= bits.type(step)  # wraps: one + step is slope
+            factor += bits.type(one)
+            numpy.multiply(g1[k], factor.view(gy.dtype), out=gx[k])
+        return gx.reshape(gy.shape),
+
+    def backward(self, indexes, grad_outputs):
+        return _LeakyReLUGrad(self.nonpositive, self.slope).apply(
+            grad_outputs)
+
+
+def leaky_relu(x, slope=0.2):
+    """``chainer.functions.leaky_relu``, faster for NumPy arrays.
+
+    Args:
+        x: float array or Variable, any shape.
+        slope (float): slope for negative inputs.
+
+    Returns:
+        ~chainer.Variable: same shape and dtype as ``x``.
+    """
+    array = x.array if isinstance(x, chainer.Variable) else x
+    if (not _is_plain_numpy(array) or array.dtype.kind != 'f'
+            or not 0 < slope <= 1):
+        return F.leaky_relu(x, slope)
+    return LeakyReLU(slope).apply((x,))[0]
+
+
+#: Rows per block in instance normalization: a block's passes run in cache.
+_NORM_BLOCK_BYTES = 1 << 20
+
+
+def _row_blocks(rows, row_bytes):
+    per = max(1, _NORM_BLOCK_BYTES // max(1, row_bytes))
+    return [slice(r, min(rows, r + per)) for r in range(0, rows, per)]
+
+
+class InstanceNormalization(function_node.FunctionNode):
+    """``F.group_normalization(x, C, gamma, beta, eps)`` (one group per
+    channel) for NumPy arrays.
+
+    The same maths as Chainer's: per sample and channel, ``x_hat = (x -
+    mean) / sqrt(var + eps)`` (biased variance), ``y = gamma x_hat + beta``,
+    and its gradients; but each block of (sample, channel) rows goes through
+    all its passes while in cache, and ``x_hat`` is kept for the backward
+    pass instead of being recomputed there. Sums run in another order, so
+    values agree to float rounding.
+
+    Inputs: ``x`` (B, C, ...), ``gamma`` and ``beta`` (C,), one float dtype.
+    Output: like ``x``.
+    """
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, inputs):
+        x, gamma, beta = inputs
+        self.retain_inputs((0, 1, 2))
+        B, C = x.shape[:2]
+        x2 = x.reshape(B * C, -1)
+        n = x2.shape[1]
+        # Per-row scale and shift: gamma and beta repeated for each sample.
+        g = numpy.tile(gamma, B)
+        s = numpy.tile(beta, B)
+        self.x_hat = numpy.empty_like(x2)
+        self.inv_std = numpy.empty(B * C, x.dtype)
+        y = numpy.empty_like(x2)
+        for r in _row_blocks(B * C, n * x.itemsize):
+            x_hat = self.x_hat[r]
+            mean = x2[r].mean(axis=1)
+            numpy.subtract(x2[r], mean[:, None], out=x_hat)
+            var = numpy.einsum('ij,ij->i', x_hat, x_hat)
+            var /= n
+            var += self.eps
+            inv_std = self.inv_std[r]
+            numpy.sqrt(var, out=inv_std)
+            numpy.reciprocal(inv_std, out=inv_std)
+            x_hat *= inv_std[:, None]
+            numpy.multiply(x_hat, g[r, None], out=y[r])
+            y[r] += s[r, None]
+        return y.reshape(x.shape),
+
+    def backward(self, indexes, grad_outputs):
+        x, gamma, beta = self.get_retained_inputs()
+        if chainer.config.enable_backprop:
+            # Double backprop: Chainer's own function, recomputed, whose
+            # backward is differentiable.
+            node = group_normalization.GroupNormalization(
+                int(x.shape[1]), self.eps)
+            node.apply((x, gamma, beta))
+            return node.backward(indexes, grad_outputs)
+        gy, = grad_outputs
+        B, C = x.shape[:2]
+        gy2 = gy.array.reshape(B * C, -1)
+        n = gy2.shape[1]
+        x_hat_all = self.x_hat
+        s1 = gy2.sum(axis=1)
+        s2 = numpy.empty_like(s1)
+        # gx = inv_std gamma (gy - mean(gy) - x_hat mean(gy x_hat)).
+        a = self.inv_std * numpy.tile(gamma.array, B)
+        gx = numpy.empty_like(gy2)
+        for r in _row_blocks(B * C, n * gy2.itemsize):
+            x_hat = x_hat_all[r]
+            s2[r] = numpy.einsum('ij,ij->i', gy2[r], x_hat)
+            t = numpy.multiply(x_hat, (a[r] * s2[r] / n)[:, None])
+            numpy.multiply(gy2[r], a[r, None], out=gx[r])
+            gx[r] -= t
+            gx[r] -= (a[r] * s1[r] / n)[:, None]
+        ggamma = s2.reshape(B, C).sum(axis=0)
+        gbeta = s1.reshape(B, C).sum(axis=0)
+        grads = {0: gx.reshape(x.shape), 1: ggamma, 2: gbeta}
+        return tuple(chainer.Variable(grads[i]) for i in indexes)
+
+
+def instance_normalization(x, gamma, beta, eps=2e-5):
+    """Instance normalisation with a per-channel affine.
+
+    ``F.group_normalization`` with one group per channel (what
+    :class:`cagan.links.InstanceNormalization` computes), through
+    :class:`InstanceNormalization` for NumPy float32/float64 arrays.
+
+    Args:
+        x: ``(B, C, ...)`` float array or Variable.
+        gamma, beta: ``(C,)`` Variables of ``x``'s dtype.
+        eps (float): added to the variance.
+
+    Returns:
+        ~chainer.Variable: ``x``'s shape and dtype.
+    """
+    array = x.array if isinstance(x, chainer.Variable) else x
+    g, b = gamma.array, beta.array
+    if (not _is_plain_numpy(array, g, b) or array.ndim < 3
+            or array.dtype not in _DTYPES or g.dtype != array.dtype
+            or b.dtype != array.dtype or g.shape != (array.shape[1],)
+            or array.size == 0):
+        return F.group_normalization(x, g.shape[0], gamma, beta, eps=eps)
+    return InstanceNormalization(eps).apply((x, gamma, beta))[0]
+
+
+def convolution(link, x):
+    """``link(x)`` for a ``chainer.links.Convolution2D``, through
+    :func:`convolution_2d` with the link's ``W`` and ``b``."""
+    if (link.W.array is None or getattr(link, 'x_layout', None) is not None
+            or getattr(link, 'cudnn_fast', False)):
+        return link(x)
+    return convolution_2d(x, link.W, link.b, link.stride, link.pad,
+                          link.dilate, link.groups)
+
+
+def deconvolution(link, x):
+    """``link(x)`` for a ``chainer.links.Deconvolution2D``, through
+    :func:`deconvolution_2d` with the link's ``W`` and ``b``."""
+    if link.W.array is None:
+        return link(x)
+    return deconvolution_2d(x, link.W, link.b, link.stride, link.pad,
+                            link.outsize, link.dilate, link.groups)

@@ -1,0 +1,123 @@
+"""How fast CAGAN trains and swaps here, against this machine's limit.
+
+    python scripts/benchmark.py --quick                 # what `make bench` runs (CPU)
+    python scripts/benchmark.py --device @cupy:0        # the same on a GPU
+    python scripts/benchmark.py --config configs/paper.yaml --steps 5 --compare
+
+For each config (default: the seed's at 256x256 and at the paper's 128x96,
+and configs/demo.yaml) it times training steps on random triplets (median
+after a warm-up step) and prints seconds per step, images per second, GFLOP
+per step (from the layer shapes), GFLOP/s, this process's float32 GEMM
+ceiling and the ratio of the two: the headline, since absolute times drift on
+shared machines. Then the swap latency of one 1024x768 photo (with and
+without loading the model), the data loader's triplets per second and the
+peak memory. One JSON line per figure, then a table. Not a test: nothing
+here passes or fails.
+"""
+
+import json
+
+import cagan  # noqa: F401  (first: it readies chainer for this Python)
+from cagan import benchmark, cli, config
+
+SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
+DEFAULTS = (('seed 256x256', 'configs/swimwear.yaml', None),
+            ('seed 128x96', 'configs/swimwear.yaml', SEED_AT_PAPER_SIZE),
+            ('demo', 'configs/demo.yaml', None))
+
+
+def main(argv=None):
+    parser = cli.ArgumentParser(prog='benchmark.py',
+                                description=__doc__.splitlines()[0])
+    parser.add_argument('--config', action='append', default=None,
+                        help='a YAML experiment (repeatable; default: the '
+                        "seed's at two sizes and the demo's)")
+    parser.add_argument('--device', default='@numpy',
+                        help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
+    parser.add_argument('--steps', type=cli.at_least(1), default=None,
+                        help='timed steps per config (default 5, 2 with '
+                        '--quick, after 1 warm-up)')
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer steps: the CPU part in a few minutes')
+    parser.add_argument('--compare', action='store_true',
+                        help="also time the step with Chainer's own layers "
+                        '(the speed-up of cagan.functions, CPU)')
+    args = parser.parse_args(argv)
+    device = cli.get_device(args.device)
+    device.use()
+    steps = args.steps or (2 if args.quick else 5)
+    runs = ([(path, path, None) for path in args.config] if args.config
+            else DEFAULTS)
+
+    rows = []
+
+    def emit(figure):
+        print(json.dumps(figure, sort_keys=True), flush=True)
+        rows.append(figure)
+
+    ceiling = benchmark.gemm_ceiling(device)
+    emit({'figure': 'gemm_ceiling', 'device': str(device),
+          'gflops': round(ceiling, 1)})
+    resolved = None
+    for name, path, overrides in runs:
+        resolved = config.load(path, overrides)
+        variants = [('cagan', None)]
+        if args.compare and device.xp.__name__ == 'numpy':
+            variants.append(('chainer', benchmark.chainer_layers))
+        for layers, patch in variants:
+            if patch:
+                with patch():
+                    step = benchmark.training_step(resolved, device, steps)
+            else:
+                step = benchmark.training_step(resolved, device, steps)
+            # The ceiling again, next to this step: the ratio is taken
+            # against the better of the two, as load varies.
+            ceiling = max(ceiling, benchmark.gemm_ceiling(device))
+            model, data = resolved['model'], resolved['data']
+            emit({'figure': 'training_step', 'config': name,
+                  'layers': layers, 'device': str(device),
+                  'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
+                  'batch': resolved['train']['batch'],
+                  'steps': step['steps'],
+                  'seconds': round(step['seconds'], 4),
+                  'images_per_s': round(step['images_per_s'], 2),
+                  'gflop': round(step['gflop'], 2),
+                  'gflops': round(step['gflops'], 1),
+                  'ceiling_gflops': round(ceiling, 1),
+                  'ratio': round(step['gflops'] / ceiling, 3)})
+    swap = benchmark.swap_latency(resolved, device)
+    emit(dict({'figure': 'swap_latency', 'config': name},
+              **{k: round(v, 4) if isinstance(v, float) else v
+                 for k, v in swap.items()}))
+    loader = benchmark.loader_rate(resolved)
+    if loader:
+        emit(dict({'figure': 'data_loader', 'config': name},
+                  **{k: round(v, 1) for k, v in loader.items()}))
+    emit(dict({'figure': 'memory'},
+              **{k: round(v, 1) for k, v in
+                 benchmark.peak_memory_mib(device).items()}))
+
+    print()
+    print('{:14s} {:8s} {:>8s} {:>6s} {:>9s} {:>8s} {:>9s} {:>7s}'.format(
+        'config', 'layers', 's/step', 'img/s', 'GFLOP', 'GFLOP/s',
+        'ceiling', 'ratio'))
+    for row in rows:
+        if row['figure'] == 'training_step':
+            print('{config:14s} {layers:8s} {seconds:8.3f} {images_per_s:6.1f}'
+                  ' {gflop:9.1f} {gflops:8.1f} {ceiling_gflops:9.1f}'
+                  ' {ratio:7.3f}'.format(**row))
+    print('swap of a {photo} photo: {swap_s:.3f} s ({with_load_s:.3f} s with '
+          'the model load)'.format(**swap))
+    if loader:
+        print('data loader: {:.0f} triplets/s (decoding {} pairs once: '
+              '{:.1f} s)'.format(loader['triplets_per_s'], loader['pairs'],
+                                 loader['decode_s']))
+    print('peak memory: {:.0f} MiB'.format(_peak(rows)))
+
+
+def _peak(rows):
+    return [r for r in rows if r['figure'] == 'memory'][0]['peak_rss_mib']
+
+
+if __name__ == '__main__':
+    cli.run(main)
