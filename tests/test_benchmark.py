@@ -1,0 +1,39 @@
+import chainer
+import numpy
+import pytest
+
+from cagan import benchmark, config
+
+
+def test_step_flops_follow_the_layer_shapes():
+    seed = benchmark.step_gflop(16, 512, (256, 256))
+    # The seed's step: about 1.3-1.4 TFLOP (NOTES.md counts 1279 without
+    # the input gradients of every layer).
+    assert 1250 < seed < 1450
+    assert benchmark.step_gflop(32, 512, (256, 256)) == pytest.approx(2 * seed)
+    small = benchmark.step_gflop(16, 512, (128, 96))
+    assert small == pytest.approx(seed * (128 * 96) / (256 * 256), rel=0.02)
+    # One generator convolution by hand: 16 x (128 x 128) x 9 x 64 x 16 MACs.
+    assert benchmark._gen_layers(16, 512, (256, 256))[0][0] == \
+        16 * 128 * 128 * 9 * 64 * 16
+
+
+def test_a_tiny_step_is_timed_and_layers_can_be_swapped():
+    resolved = config.resolve({'data': {'size': '64x32'},
+                               'model': {'ch': 8},
+                               'train': {'batch': 2}}, 'test')
+    device = chainer.get_device('@numpy')
+    fast = benchmark.training_step(resolved, device, steps=1)
+    assert fast['seconds'] > 0 and fast['gflop'] > 0
+    from cagan import functions
+    from cagan.links import generator
+    original = generator.convolution
+    with benchmark.chainer_layers():
+        assert generator.convolution is not original
+        slow = benchmark.training_step(resolved, device, steps=1)
+    assert generator.convolution is original
+    assert functions.instance_normalization.__module__ == 'cagan.functions'
+    assert slow['gflop'] == fast['gflop']
+    assert benchmark.gemm_ceiling(device, n=64, repeats=1) > 0
+    memory = benchmark.peak_memory_mib(device)
+    assert memory['peak_rss_mib'] > 0
