@@ -24,6 +24,7 @@ DEMO := results/demo
 demo: $(CURATED)/pairs.txt
 	$(PY) scripts/train.py --config configs/demo.yaml --out $(DEMO)
 	$(PY) scripts/swap.py $(HELD_OUT)/humans/h000000.png \
+		--worn $(HELD_OUT)/articles/a000000.png \
 		$(HELD_OUT)/articles/a000003.png $(HELD_OUT)/articles/a000005.png \
 		$(HELD_OUT)/articles/a000006.png --out $(DEMO)/swap/swap.png
 	$(PY) scripts/evaluate.py --model $(DEMO)

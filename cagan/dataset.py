@@ -173,10 +173,13 @@ class TripletDataset(chainer_dataset.DatasetMixin):
             1/2 (swimwear can be asymmetric, so never one without the other),
             and y_j on its own, as the seed did.
         workers (int or None): decoding threads (default: all cores).
-        worn_dropout (float): probability that y_i is replaced by
-            :func:`neutral_article` (not in the seed, which always gave the
-            worn article): it teaches the generator to swap when only a photo
-            of the person and the new article are at hand.
+        worn_dropout (float): probability that the generator's first pass
+            is shown :func:`neutral_article` instead of y_i (not in the seed,
+            which always gave the worn article): it teaches the generator to
+            swap when only a photo of the person and the new article are at
+            hand. With dropout, examples get a fourth item, ``shown``: a
+            float32 scalar, 0 where y_i is to be hidden; the real y_i stays
+            in the example for the cycle pass and the discriminator.
 
     Raises:
         cagan.errors.DataError: every unreadable image, one line each.
@@ -228,11 +231,12 @@ class TripletDataset(chainer_dataset.DatasetMixin):
                 x_i, y_i = x_i[:, ::-1], y_i[:, ::-1]
             if rng.random() < 0.5:
                 y_j = y_j[:, ::-1]
+        triplet = images.to_chw(x_i), images.to_chw(y_i), images.to_chw(y_j)
+        if not self.worn_dropout:
+            return triplet
         # Drawn last, so that triplets without dropout are unchanged by it.
-        if self.worn_dropout and rng.random() < self.worn_dropout:
-            return (images.to_chw(x_i), neutral_article(self.size),
-                    images.to_chw(y_j))
-        return images.to_chw(x_i), images.to_chw(y_i), images.to_chw(y_j)
+        shown = numpy.float32(rng.random() >= self.worn_dropout)
+        return triplet + (numpy.array(shown),)
 
 
 #: Value of every pixel of :func:`neutral_article`.

@@ -8,7 +8,6 @@ choice of people and articles, each from its own child of the seed, so two
 CPU runs of one config end with the same weights.
 """
 
-import os
 from pathlib import Path
 
 import chainer
@@ -17,7 +16,7 @@ from chainer.training import extensions
 
 import cagan
 from cagan import config as config_module
-from cagan import dataset, images
+from cagan import dataset, distributed, evaluation, images
 from cagan.errors import ConfigError, DataError
 from cagan.extensions import EveryOrEnd, PlotReport, remove_partial
 from cagan.optimizers import linear_decay, make_adam
@@ -31,9 +30,11 @@ GEN_NAME = 'gen_epoch_{.updater.epoch}.npz'
 DIS_NAME = 'dis_epoch_{.updater.epoch}.npz'
 
 LOSS_KEYS = ('gen/loss_adv', 'gen/loss_cyc', 'gen/loss_id', 'dis/loss')
+EVAL_KEYS = ('eval/changed_l1', 'eval/outside_l1', 'eval/cycle_error',
+             'eval/self_error')
 PRINT_KEYS = ('epoch', 'iteration', 'gen/loss', 'gen/loss_adv',
               'gen/loss_cyc', 'gen/loss_id', 'gen/alpha', 'dis/loss',
-              'elapsed_time')
+              'eval/changed_l1', 'elapsed_time')
 
 
 def child_seeds(seed):
@@ -121,17 +122,21 @@ def preview_batch(config, seed):
             load([r.article for r in articles]))
 
 
-def make_trainer(config, out, device='@numpy', progress=False):
+def make_trainer(config, out, device='@numpy', progress=False, comm=None):
     """A Trainer for a resolved config, resuming from ``out`` if it can.
 
     Args:
         config (dict): a resolved config (:func:`cagan.config.load`).
         out (str or pathlib.Path): the run's folder: the resolved config,
-            ``log``, ``loss.png``, ``alpha.png``, ``snapshot_iter_*``,
-            ``gen_epoch_*.npz``, ``dis_epoch_*.npz``, ``preview/``.
+            ``log``, ``loss.png``, ``alpha.png``, ``eval.png``,
+            ``snapshot_iter_*``, ``gen_epoch_*.npz``, ``dis_epoch_*.npz``,
+            ``gen_best.npz``, ``preview/``.
         device: a Chainer device specifier (``'@numpy'``, ``'@cupy:0'``,
             ``0``, ``-1``).
         progress (bool): show a progress bar.
+        comm: a ChainerMN communicator (:func:`cagan.distributed.connect`)
+            for one rank of a data-parallel run, or None. Every rank must
+            call this at the same point: it talks to the other ranks.
 
     Returns:
         chainer.training.Trainer: ``run()`` it. It loads the newest
@@ -146,22 +151,45 @@ def make_trainer(config, out, device='@numpy', progress=False):
     data, train = config['data'], config['train']
     seeds = child_seeds(train['seed'])
     records = dataset.read_pairs_of(data['root'], 'train')
-    triplets = dataset.TripletDataset(records, data['size'],
-                                      seed=seeds['data'], flip=data['flip'],
-                                      worn_dropout=data['worn_dropout'])
+    if comm is not None:
+        # Each rank: its own shard, triplets, orders and noise (same weights).
+        records = distributed.shard(records, comm.rank, comm.size)
+        seeds = distributed.rank_seeds(seeds, comm.rank)
+    triplets = distributed.agree(comm, dataset.TripletDataset, records,
+                                 data['size'], seed=seeds['data'],
+                                 flip=data['flip'],
+                                 worn_dropout=data['worn_dropout'])
     preview = preview_batch(config, seeds['preview'])
+    swaps = config['evaluate']['swaps']
+    if swaps:
+        found = evaluation.truth_file(data['root'])
+        truth = (evaluation.read_truth(found, data['size'], swaps)
+                 if found else None)
+        held_out = evaluation.held_out_triplets(data['root'], data['size'],
+                                                seeds['preview'], swaps)
     gen = make_generator(config, seeds['gen'])
     dis = make_discriminator(config, seeds['dis'])
+    if comm is not None:
+        dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
-    prepare_out(config, out)
+    if comm is None:
+        prepare_out(config, out)
+        distributed.check_ranks(out, None)
+    else:
+        distributed.prepare_out(comm, prepare_out, config, out)
 
     device.use()
     gen.to_device(device)
     dis.to_device(device)
     opt = config['optimizer']
-    optimizers = {name: make_adam(link, opt['alpha'], opt['beta1'],
-                                  opt['beta2'])
-                  for name, link in (('gen', gen), ('dis', dis))}
+    dis_alpha = opt['alpha'] if opt['dis_alpha'] is None else opt['dis_alpha']
+    optimizers = {name: make_adam(link, alpha, opt['beta1'], opt['beta2'])
+                  for name, link, alpha in (('gen', gen, opt['alpha']),
+                                            ('dis', dis, dis_alpha))}
+    if comm is not None:
+        # Gradients averaged over the ranks before every update.
+        optimizers = {name: distributed.multi_node_optimizer(o, comm)
+                      for name, o in optimizers.items()}
     iterator = dataset.make_iterator(triplets, train['batch'],
                                      seed=seeds['order'],
                                      n_processes=data['loaders'])
@@ -173,47 +201,52 @@ def make_trainer(config, out, device='@numpy', progress=False):
     epochs = train['epochs']
     trainer = chainer.training.Trainer(updater, (epochs, 'epoch'),
                                        out=str(out))
+    # Logs, plots, printing, scores, previews and weights: rank 0 only.
+    if comm is None or comm.rank == 0:
+        extend_root = trainer.extend
+    else:
+        def extend_root(*args, **kwargs):
+            pass
 
     log_every = (train['log_every'], 'iteration')
-    trainer.extend(extensions.LogReport(trigger=log_every))
-    trainer.extend(PlotReport(list(LOSS_KEYS), 'iteration', log_every,
-                              filename='loss.png'))
-    trainer.extend(PlotReport(['gen/alpha'], 'iteration', log_every,
-                              filename='alpha.png'))
-    trainer.extend(extensions.PrintReport(list(PRINT_KEYS)))
+    ranks = None
+    if comm is not None:
+        info = distributed.describe(comm, config)
+        # Every log entry says how many ranks made it, and at what batch.
+        ranks = {k: info[k] for k in ('ranks', 'batch_per_rank',
+                                      'effective_batch')}
+    extend_root(extensions.LogReport(
+        trigger=log_every, postprocess=ranks and (lambda e: e.update(ranks))))
+    extend_root(PlotReport(list(LOSS_KEYS), 'iteration', log_every,
+                           filename='loss.png'))
+    extend_root(PlotReport(['gen/alpha'], 'iteration', log_every,
+                           filename='alpha.png'))
+    extend_root(extensions.PrintReport(list(PRINT_KEYS)))
     if progress:
-        trainer.extend(extensions.ProgressBar(update_interval=1))
+        extend_root(extensions.ProgressBar(update_interval=1))
     if opt['decay_from'] is not None and opt['decay_from'] < epochs:
         per_epoch = len(triplets) / train['batch']
         for optimizer in optimizers.values():
             trainer.extend(linear_decay(optimizer,
                                         round(opt['decay_from'] * per_epoch),
                                         round(epochs * per_epoch)))
-    trainer.extend(Preview(gen, *preview, device=device),
-                   trigger=EveryOrEnd(config['preview']['every'], epochs))
-    trainer.extend(extensions.snapshot_object(gen, GEN_NAME),
-                   trigger=(1, 'epoch'))
-    trainer.extend(extensions.snapshot_object(dis, DIS_NAME),
-                   trigger=(1, 'epoch'))
+    if swaps:
+        extend_root(evaluation.Evaluation(gen, truth, held_out, device))
+        extend_root(PlotReport(list(EVAL_KEYS), 'epoch', (1, 'epoch'),
+                               filename='eval.png'))
+    extend_root(Preview(gen, *preview, device=device),
+                trigger=EveryOrEnd(config['preview']['every'], epochs))
+    extend_root(extensions.snapshot_object(gen, GEN_NAME),
+                trigger=(1, 'epoch'))
+    extend_root(extensions.snapshot_object(dis, DIS_NAME),
+                trigger=(1, 'epoch'))
     # Snapshots run last (priority -100): they hold the state after every
     # other extension of the same iteration, the log's entry included.
-    trainer.extend(extensions.snapshot(filename=SNAPSHOT_NAME, autoload=True,
-                                       n_retains=train['keep_snapshots']),
+    # Several ranks: one snapshot per rank, resumed at an iteration all have.
+    snapshot = (extensions.snapshot(filename=SNAPSHOT_NAME, autoload=True,
+                                    n_retains=train['keep_snapshots'])
+                if comm is None else
+                distributed.RankSnapshot(comm, out, train['keep_snapshots']))
+    trainer.extend(snapshot,
                    trigger=EveryOrEnd(train['snapshot_every'], epochs))
     return trainer
-
-
-def newest_weights(folder, kind='gen'):
-    """The newest ``gen_epoch_N.npz`` (or ``dis_...``) in a run's folder.
-
-    Returns:
-        pathlib.Path or None.
-    """
-    best, best_epoch = None, -1
-    prefix = kind + '_epoch_'
-    for name in os.listdir(folder):
-        if name.startswith(prefix) and name.endswith('.npz'):
-            number = name[len(prefix):-len('.npz')]
-            if number.isdigit() and int(number) > best_epoch:
-                best, best_epoch = Path(folder) / name, int(number)
-    return best

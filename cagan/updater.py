@@ -7,6 +7,7 @@ from chainer.dataset import convert
 from chainer.training import updaters
 
 from cagan import losses
+from cagan.dataset import NEUTRAL_GREY
 from cagan.errors import NonFiniteLossError
 
 
@@ -39,7 +40,9 @@ class CAGANUpdater(updaters.StandardUpdater):
 
     Args:
         iterator: yields lists of ``(x_i, y_i, y_j)`` triplets, each a
-            float32 ``(3, H, W)`` RGB image in [0, 1].
+            float32 ``(3, H, W)`` RGB image in [0, 1], optionally with a
+            fourth item ``shown`` (worn-article dropout, see
+            :class:`~cagan.dataset.TripletDataset`).
         optimizers (dict): ``{'gen': ..., 'dis': ...}``, optimizers set up on
             a :class:`~cagan.links.Generator` and a
             :class:`~cagan.links.Discriminator`.
@@ -65,15 +68,26 @@ class CAGANUpdater(updaters.StandardUpdater):
 
     def update_core(self):
         batch = self.get_iterator('main').next()
-        x_i, y_i, y_j = self.converter(batch, self.input_device)
-        x_ij = self.update_gen(x_i, y_i, y_j)
+        arrays = self.converter(batch, self.input_device)
+        x_i, y_i, y_j = arrays[:3]
+        worn = y_i
+        if len(arrays) == 4:
+            # Worn-article dropout: the first pass sees the neutral image
+            # where y_i is hidden; the cycle pass and D keep the real y_i.
+            shown = arrays[3].reshape(-1, 1, 1, 1)
+            worn = y_i * shown + NEUTRAL_GREY * (1 - shown)
+        x_ij = self.update_gen(x_i, y_i, y_j, worn)
         self.update_dis(x_i, y_i, y_j, x_ij)
 
-    def update_gen(self, x_i, y_i, y_j):
-        """G's half of the step; returns x_ij as a plain array (graph cut)."""
+    def update_gen(self, x_i, y_i, y_j, worn=None):
+        """G's half of the step; returns x_ij as a plain array (graph cut).
+
+        ``worn`` is what the first pass is shown as the worn article
+        (default ``y_i``; see worn-article dropout in
+        :class:`~cagan.dataset.TripletDataset`)."""
         gen_opt = self.get_optimizer('gen')
         gen, dis = gen_opt.target, self.get_optimizer('dis').target
-        x_ij, alpha = gen.swap(x_i, y_i, y_j)
+        x_ij, alpha = gen.swap(x_i, y_i if worn is None else worn, y_j)
         x_iji, _ = gen.swap(x_ij, y_j, y_i)
         loss_adv = losses.adversarial_real(dis(F.concat((x_ij, y_j))))
         loss_cyc = losses.cycle_loss(x_i, x_iji)

@@ -9,13 +9,19 @@ the log, loss and alpha plots, snapshots, the generator's and
 discriminator's weights each epoch, and preview grids. Started again with
 the same config and folder, a run continues from its last snapshot (after a
 crash, Ctrl-C or kill -9).
+
+    mpiexec -n 2 python scripts/train.py --config configs/demo.yaml \
+        --communicator naive
+
+trains with several processes (ranks, data-parallel; see README.md).
 """
 
 import sys
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, config, training
+from cagan import cli, config, distributed, training
+from cagan.errors import CaganError
 
 
 def main(argv=None):
@@ -29,18 +35,42 @@ def main(argv=None):
                         help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
     parser.add_argument('--seed', type=cli.at_least(0), default=None,
                         help='overrides train.seed of the config')
+    parser.add_argument('--communicator', default=None,
+                        choices=distributed.COMMUNICATORS,
+                        help='ChainerMN communicator, to run under mpiexec '
+                        '(naive: CPUs; pure_nccl or flat: one GPU per rank)')
     args = parser.parse_args(argv)
-    overrides = ({'train': {'seed': args.seed}} if args.seed is not None
-                 else None)
-    resolved = config.load(args.config, overrides)
-    out = args.out or str(Path('results') / Path(args.config).stem)
-    device = cli.get_device(args.device)
-    trainer = training.make_trainer(resolved, out, device,
-                                    progress=sys.stdout.isatty())
-    print('training {} on {} into {}'.format(args.config, device, out),
-          flush=True)
-    trainer.run()
-    print('done: weights, log, plots and previews are in {}'.format(out))
+    comm = None
+    try:
+        overrides = ({'train': {'seed': args.seed}} if args.seed is not None
+                     else None)
+        resolved = config.load(args.config, overrides)
+        out = args.out or str(Path('results') / Path(args.config).stem)
+        device = cli.get_device(args.device)
+        comm, device = distributed.connect(
+            args.communicator, device,
+            forkserver=resolved['data']['loaders'] > 0)
+        trainer = training.make_trainer(resolved, out, device,
+                                        progress=sys.stdout.isatty(),
+                                        comm=comm)
+    except CaganError:
+        # Every rank meets these alike: rank 0 alone says so.
+        if distributed.rank_of(comm) != 0:
+            return 1
+        raise
+    root = distributed.rank_of(comm) == 0
+    if root:
+        print('training {} on {} into {}'.format(args.config, device, out),
+              flush=True)
+        if comm is not None:
+            print(distributed.describe_line(
+                distributed.describe(comm, resolved)), flush=True)
+    if comm is None:
+        trainer.run()
+    else:
+        distributed.run(trainer, comm)
+    if root:
+        print('done: weights, log, plots and previews are in {}'.format(out))
 
 
 if __name__ == '__main__':

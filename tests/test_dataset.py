@@ -233,3 +233,23 @@ def test_multiprocess_iterator_gives_the_same_batches(tmp_path):
     finally:
         iterator.finalize()
     assert_same_batches(parallel, serial)
+
+
+def test_worn_article_dropout_flags_examples_deterministically(tmp_path):
+    records = dataset.read_pairs_of(make_ours(tmp_path, n=6))
+    plain = dataset.TripletDataset(records, SIZE, seed=3)
+    dropped = dataset.TripletDataset(records, SIZE, seed=3, worn_dropout=0.5)
+    flags = []
+    for index in range(60):
+        a, b = plain[index], dropped[index]
+        assert len(a) == 3 and len(b) == 4
+        for u, v in zip(a, b):  # the triplet itself is unchanged
+            numpy.testing.assert_array_equal(u, v)
+        assert b[3].dtype == numpy.float32 and b[3].shape == ()
+        flags.append(float(b[3]))
+        numpy.testing.assert_array_equal(dropped[index][3], b[3])
+    assert set(flags) == {0.0, 1.0} and 15 < flags.count(0.0) < 45
+    assert all(len(dataset.TripletDataset(records, SIZE, worn_dropout=1.0)[k])
+               == 4 and float(dataset.TripletDataset(
+                   records, SIZE, worn_dropout=1.0)[k][3]) == 0
+               for k in range(3))

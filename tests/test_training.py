@@ -10,7 +10,7 @@ import chainer
 import numpy
 import pytest
 
-from cagan import config, dataset, synthetic, training
+from cagan import config, dataset, inference, synthetic, training
 from cagan.errors import ConfigError, DataError
 from cagan.serialization import load_npz
 from cagan.extensions import PlotReport, remove_partial
@@ -52,19 +52,22 @@ def test_a_short_run_writes_everything(tmp_path, data_root):
     iterations = trainer.updater.iteration
     assert iterations >= 2
     names = set(os.listdir(out))
-    assert {'config.yaml', 'log', 'loss.png', 'alpha.png', 'gen_epoch_1.npz',
-            'dis_epoch_1.npz', 'preview'} <= names
+    assert {'config.yaml', 'log', 'loss.png', 'alpha.png', 'eval.png',
+            'gen_epoch_1.npz', 'dis_epoch_1.npz', 'gen_best.npz',
+            'preview'} <= names
     assert 'snapshot_iter_{}'.format(iterations) in names
     assert not [n for n in names if n.startswith(('.tmp-', 'tmp'))]
     log = json.loads((out / 'log').read_text())
     assert [e['iteration'] for e in log] == list(range(1, iterations + 1))
     assert {'gen/loss', 'gen/alpha', 'dis/loss'} <= set(log[0])
+    scored = [e for e in log if 'eval/changed_l1' in e]
+    assert len(scored) == 1 and 'eval/cycle_error' in scored[0]
     assert {'iter_2.png', 'latest.png'} <= set(os.listdir(out / 'preview'))
     # The run's folder is enough to rebuild its generator.
     saved = config.load(out / 'config.yaml')
     assert saved == tiny_config(data_root, epochs=1)
     gen = training.make_generator(saved)
-    load_npz(training.newest_weights(out), gen)
+    load_npz(inference.find_weights(out), gen)
 
 
 def test_same_config_same_weights(tmp_path, data_root):
@@ -221,3 +224,25 @@ def test_plot_report_does_not_add_a_point_after_resume():
     # A resumed run's first call, mid-interval: no point.
     assert not report._trigger(mock_trainer('.', 7))
     assert report._trigger(mock_trainer('.', 10))
+
+
+def test_side_by_side_scales_rows_to_one_height():
+    from cagan.visualize import side_by_side
+    wide = numpy.zeros((20, 60, 3), numpy.uint8)
+    tall = numpy.full((60, 20, 3), 200, numpy.uint8)
+    alpha = numpy.linspace(0, 1, 30 * 30, dtype=numpy.float32).reshape(30, 30)
+    sheet = side_by_side([[wide, tall, alpha], [tall]], height=30, gap=2)
+    assert sheet.shape == (2 * 30 + 2, 90 + 10 + 30 + 2 * 2, 3)
+    assert sheet.dtype == numpy.uint8
+    assert (sheet[30:32] == 255).all()  # the gap between rows
+
+
+def test_save_image_refuses_unknown_extensions(tmp_path):
+    from cagan.errors import CaganError
+    from cagan.visualize import save_image
+    image = numpy.zeros((8, 8, 3), numpy.uint8)
+    save_image(image, tmp_path / 'a.jpg')
+    save_image(image, tmp_path / 'a.png')
+    with pytest.raises(CaganError, match='.png, .jpg'):
+        save_image(image, tmp_path / 'a.xyz')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.jpg', 'a.png']

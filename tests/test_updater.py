@@ -26,12 +26,12 @@ def triplets(seed=0, n=8, size=SIZE):
                   for _ in range(3)) for _ in range(n)]
 
 
-def make_updater(seed=0, noise_sigma=0.2, batch=4, **kwargs):
+def make_updater(seed=0, noise_sigma=0.2, batch=4, data=None, **kwargs):
     gen = Generator(ch=16, size=SIZE, seed=seed)
     dis = Discriminator(ch=16, size=SIZE, noise_sigma=noise_sigma,
                         seed=seed + 1)
     iterator = iterators.SerialIterator(
-        triplets(seed), batch, shuffle=None,
+        data or triplets(seed), batch, shuffle=None,
         order_sampler=iterators.ShuffleOrderSampler(
             numpy.random.RandomState(seed)))
     return CAGANUpdater(iterator, {'gen': make_adam(gen),
@@ -214,3 +214,23 @@ def test_a_cpu_step_never_imports_cupy():
     result = subprocess.run([sys.executable, '-W', 'error', '-c', code],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_worn_article_dropout_hides_y_i_from_the_first_pass_only():
+    from cagan.dataset import neutral_article
+    data = triplets(n=4)
+    shown = [numpy.array(numpy.float32(k % 2)) for k in range(4)]
+    with_flags = [t + (s,) for t, s in zip(data, shown)]
+    neutral = neutral_article((SIZE, SIZE))
+    hidden_by_hand = [(x, y if s else neutral, z)
+                      for (x, y, z), s in zip(data, shown)]
+    results = step(make_updater(noise_sigma=0, data=with_flags))
+    # The first pass saw the neutral image where the flag is 0 ...
+    first_pass_only = step(make_updater(noise_sigma=0, data=hidden_by_hand))
+    assert results['gen/alpha'] == pytest.approx(
+        first_pass_only['gen/alpha'], rel=1e-6)
+    # ... but the cycle pass and the discriminator kept the real y_i.
+    assert results['gen/loss_cyc'] != pytest.approx(
+        first_pass_only['gen/loss_cyc'], rel=1e-6)
+    assert results['dis/loss_real'] != pytest.approx(
+        first_pass_only['dis/loss_real'], rel=1e-6)

@@ -1,0 +1,384 @@
+"""Data-parallel training (cagan.distributed): the pieces without MPI, then
+2-rank CPU runs under mpiexec (skipped, with the reason, without MPI)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import importlib.util
+from pathlib import Path
+
+import numpy
+import pytest
+
+from cagan import config, distributed, synthetic
+from cagan.dataset import Record
+from cagan.errors import CaganError, ConfigError, DataError
+from tests.test_training import data_root  # noqa: F401  (a fixture)
+from tests.test_training import tiny_config as training_config
+
+ROOT = Path(__file__).resolve().parent.parent
+RANKS = 2
+
+MPIEXEC = shutil.which('mpiexec')
+HAVE_MPI4PY = importlib.util.find_spec('mpi4py') is not None
+needs_mpi = pytest.mark.skipif(
+    not (MPIEXEC and HAVE_MPI4PY),
+    reason='needs mpiexec ({}) and mpi4py in {} ({}): apt-get install '
+    'openmpi-bin libopenmpi-dev; pip install mpi4py (.ci/run does)'.format(
+        'found' if MPIEXEC else 'missing', sys.executable,
+        'found' if HAVE_MPI4PY else 'missing'))
+
+
+def tiny_config(root, **train):
+    """tests/test_training.py's tiny run, at batch 2 per rank."""
+    settings = {'batch': 2, 'epochs': 2, 'log_every': 3}
+    settings.update(train)
+    return config.resolve({'preview': {'every': 100},
+                           'evaluate': {'swaps': 4}}, 'test',
+                          training_config(root, **settings))
+
+
+def records(groups):
+    return [Record(Path('h{}.png'.format(k)), Path('a{}.png'.format(k)), g)
+            for k, g in enumerate(groups)]
+
+
+# Without MPI -----------------------------------------------------------------
+
+def test_shards_are_equal_disjoint_and_deterministic():
+    pairs = records('abcdefghijk')  # 11 pairs
+    shards = [distributed.shard(pairs, r, 3) for r in range(3)]
+    assert [len(s) for s in shards] == [3, 3, 3]
+    assert shards[1] == [pairs[1], pairs[4], pairs[7]]
+    flat = [p for s in shards for p in s]
+    assert len(set(flat)) == 9 and set(flat) <= set(pairs)
+    assert distributed.shard(pairs, 1, 3) == shards[1]
+    assert distributed.shard(pairs, 0, 1) == pairs[:11]
+
+
+def test_a_shard_with_a_single_article_is_refused_on_every_rank():
+    pairs = records('aabbaa')  # rank 0 gets a, b, a; rank 1 a, b, a
+    assert len(distributed.shard(pairs, 1, 2)) == 3
+    pairs = records('ababab')  # rank 0 gets only a, rank 1 only b
+    for rank in (0, 1):
+        with pytest.raises(DataError, match='leave rank 0 fewer than two '
+                           'different articles') as caught:
+            distributed.shard(pairs, rank, 2)
+        assert len(str(caught.value).splitlines()) == 1
+
+
+def test_rank_seeds_share_the_weights_not_the_data():
+    from cagan.training import child_seeds
+    seeds = child_seeds(0)
+    per_rank = [distributed.rank_seeds(seeds, r) for r in range(3)]
+    for name in ('gen', 'dis', 'preview'):
+        assert len({s[name] for s in per_rank}) == 1
+    for name in ('data', 'order', 'noise'):
+        assert len({s[name] for s in per_rank}) == 3
+    assert distributed.rank_seeds(seeds, 1) == per_rank[1]
+    assert seeds == child_seeds(0)  # not changed in place
+
+
+def test_ranks_resume_from_their_newest_common_snapshot(tmp_path):
+    for name in ('snapshot_rank0_iter_4', 'snapshot_rank0_iter_6',
+                 'snapshot_rank1_iter_2', 'snapshot_rank1_iter_4',
+                 'snapshot_rank10_iter_6', 'tmpsnapshot_rank1_iter_6abc'):
+        (tmp_path / name).write_text('x')
+    found = [distributed.snapshot_iterations(tmp_path, r) for r in (0, 1)]
+    assert found == [{4, 6}, {2, 4}]
+    assert distributed.common_iteration(found) == 4
+    assert distributed.common_iteration([set(), set()]) is None
+    with pytest.raises(ConfigError, match='share no iteration'):
+        distributed.common_iteration([{6}, {4}])
+
+
+def test_a_folder_of_another_number_of_ranks_is_refused(tmp_path):
+    distributed.check_ranks(tmp_path, None)
+    distributed.check_ranks(tmp_path, 2)
+    (tmp_path / 'snapshot_iter_4').write_text('x')
+    with pytest.raises(ConfigError, match='single-process run'):
+        distributed.check_ranks(tmp_path, 2)
+    (tmp_path / distributed.INFO_NAME).write_text(json.dumps({'ranks': 2}))
+    distributed.check_ranks(tmp_path, 2)
+    with pytest.raises(ConfigError, match='run of 2 ranks, not 3'):
+        distributed.check_ranks(tmp_path, 3)
+    with pytest.raises(ConfigError, match='run of 2 ranks'):
+        distributed.check_ranks(tmp_path, None)
+
+
+def test_connect_refuses_in_one_line_before_touching_mpi(monkeypatch):
+    import chainer
+    cpu = chainer.get_device('@numpy')
+    assert distributed.connect(None, cpu) == (None, cpu)
+    with pytest.raises(CaganError, match='needs GPUs'):
+        distributed.connect('pure_nccl', cpu)
+    with pytest.raises(CaganError, match='unknown communicator'):
+        distributed.connect('fast', cpu)
+    monkeypatch.setenv('OMPI_COMM_WORLD_SIZE', '2')
+    monkeypatch.setenv('OMPI_COMM_WORLD_RANK', '1')
+    with pytest.raises(CaganError, match='no --communicator'):
+        distributed.connect(None, cpu)
+    assert distributed.rank_of(None) == 1
+
+
+def test_a_plain_run_imports_neither_chainermn_nor_mpi4py(tmp_path,
+                                                           data_root):
+    config.save(tiny_config(data_root), tmp_path)
+    code = (
+        'import runpy, sys\n'
+        'train = runpy.run_path({script!r})\n'
+        'from cagan import config, training\n'
+        'training.make_trainer(config.load({cfg!r}), {out!r})\n'
+        'bad = [m for m in ("chainermn", "mpi4py") if m in sys.modules]\n'
+        'assert not bad, bad\n').format(
+            script=str(ROOT / 'scripts' / 'train.py'),
+            cfg=str(tmp_path / 'config.yaml'), out=str(tmp_path / 'run'))
+    done = subprocess.run([sys.executable, '-W', 'error', '-c', code],
+                          cwd=str(ROOT), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# Under mpiexec ---------------------------------------------------------------
+
+def mpiexec(*args, ranks=RANKS):
+    """The command running ``python ARGS`` as ``ranks`` MPI ranks on this
+    machine (Open MPI: as root, and with more ranks than cores if need be),
+    each with one BLAS thread so that the ranks share the cores."""
+    return [MPIEXEC, '--allow-run-as-root', '--oversubscribe', '-n',
+            str(ranks), '-x', 'OMP_NUM_THREADS=1', '-x',
+            'OPENBLAS_NUM_THREADS=1', sys.executable] + [str(a) for a in args]
+
+
+def load(path):
+    with numpy.load(str(path)) as f:
+        return {k: f[k] for k in f.files}
+
+
+# Biases of convolutions followed by instance normalization, which removes
+# them: their gradient is 0 but for rounding.
+CANCELLED = {'gen/c1/b', 'gen/c2/b', 'gen/c3/b', 'gen/dc0/b', 'gen/dc1/b',
+             'gen/dc2/b', 'dis/c1/b', 'dis/c2/b', 'dis/c3/b', 'dis/c4/b'}
+
+
+@needs_mpi
+def test_two_ranks_at_batch_b_step_like_one_at_batch_2b(tmp_path, data_root):
+    sys.path.insert(0, str(ROOT / 'tests'))
+    try:
+        import mpi_step
+    finally:
+        sys.path.remove(str(ROOT / 'tests'))
+    batch, steps = 2, 2
+    done = subprocess.run(
+        mpiexec(ROOT / 'tests' / 'mpi_step.py', data_root, tmp_path, batch,
+                steps), cwd=str(ROOT), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ranks = [load(tmp_path / 'rank{}.npz'.format(r)) for r in range(RANKS)]
+    # After every step both ranks hold the same weights, bit for bit.
+    assert ranks[0].keys() == ranks[1].keys()
+    for key in ranks[0]:
+        numpy.testing.assert_array_equal(ranks[0][key], ranks[1][key],
+                                         err_msg=key)
+    whole = mpi_step.fixed_batch(data_root, RANKS * batch)
+    single = mpi_step.make_updater(whole)
+    initial = mpi_step.state(single)
+    for _ in range(steps):
+        single.update()
+    expected = mpi_step.state(single)
+    assert expected.keys() == ranks[0].keys()
+    for key, value in expected.items():
+        if key.split(':')[-1] in CANCELLED:
+            # Zero in exact arithmetic: only rounding noise, which Adam
+            # (a step of +-alpha whatever the gradient's size) amplifies.
+            assert numpy.abs(value).max() < 1e-4 or not key.startswith('grad')
+            continue
+        # The averaged gradients are the whole batch's (the mean of the
+        # halves' means), to float32 rounding; so are the weights.
+        scale = numpy.abs(value).max()
+        numpy.testing.assert_allclose(ranks[0][key], value, rtol=1e-5,
+                                      atol=1e-5 * scale, err_msg=key)
+    # The first step already moved the weights (ChainerMN's first update
+    # would only have broadcast them).
+    assert not numpy.array_equal(ranks[0]['gen/c0/W'], initial['gen/c0/W'])
+
+
+def start_run(cfg_path, out, **popen):
+    return subprocess.Popen(
+        mpiexec(ROOT / 'scripts' / 'train.py', '--config', cfg_path, '--out',
+                out, '--communicator', 'naive'),
+        cwd=str(ROOT), start_new_session=True, **popen)
+
+
+def kill_session(leader):
+    """SIGKILL mpiexec and its ranks: they share its session, not its
+    process group."""
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/{}/stat'.format(entry)) as f:
+                session = int(f.read().rsplit(')', 1)[1].split()[3])
+        except (OSError, IndexError, ValueError):
+            continue
+        if session == leader:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture(scope='module')
+def two_rank_run(tmp_path_factory, data_root):
+    """An uninterrupted 2-rank run of :func:`tiny_config`: its folder, its
+    config file and what it printed."""
+    folder = tmp_path_factory.mktemp('mpi')
+    config.save(tiny_config(data_root), folder)
+    cfg_path = folder / 'exp.yaml'
+    os.replace(folder / 'config.yaml', cfg_path)
+    out = folder / 'run'
+    process = start_run(cfg_path, out, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        kill_session(process.pid)
+    assert process.returncode == 0, stdout + stderr
+    return out, cfg_path, stdout
+
+
+def end_iteration(data_root, epochs=2, batch=2):
+    from cagan.dataset import read_pairs_of
+    per_rank = len(read_pairs_of(data_root)) // RANKS
+    return -(-epochs * per_rank // batch)
+
+
+@needs_mpi
+def test_a_two_rank_run_writes_once_and_ends_with_one_model(two_rank_run,
+                                                            data_root):
+    out, _, stdout = two_rank_run
+    end = end_iteration(data_root)
+    names = set(os.listdir(out))
+    assert {'config.yaml', 'distributed.json', 'log', 'loss.png', 'alpha.png',
+            'eval.png', 'gen_epoch_1.npz', 'gen_epoch_2.npz',
+            'dis_epoch_2.npz', 'gen_best.npz', 'preview'} <= names
+    snapshots = {n for n in names if n.startswith('snapshot')}
+    assert snapshots == {'snapshot_rank{}_iter_{}'.format(r, i)
+                         for r in range(RANKS) for i in (end - 1, end)}
+    assert not [n for n in names if n.startswith(('.tmp-', 'tmp'))]
+    info = json.loads((out / 'distributed.json').read_text())
+    assert info == {'ranks': 2, 'communicator': 'NaiveCommunicator',
+                    'batch_per_rank': 2, 'effective_batch': 4,
+                    'alpha': 2e-4, 'dis_alpha': 2e-4}
+    # Rank 0 alone prints.
+    assert stdout.count('training ') == 1
+    assert stdout.count('2 ranks (NaiveCommunicator): batch 2 per rank, '
+                        'effective batch 4; learning rate 0.0002') == 1
+    log = json.loads((out / 'log').read_text())
+    assert [e['iteration'] for e in log] == list(range(3, end + 1, 3))
+    assert all(e['ranks'] == 2 and e['batch_per_rank'] == 2 and
+               e['effective_batch'] == 4 for e in log)
+    # Both ranks end with the same weights and optimizer states, and they
+    # are the weights rank 0 saved.
+    last = [load(out / 'snapshot_rank{}_iter_{}'.format(r, end))
+            for r in range(RANKS)]
+    shared = [k for k in last[0] if k.startswith(('updater/model:',
+                                                  'updater/optimizer:'))]
+    assert len(shared) > 20
+    for key in shared:
+        numpy.testing.assert_array_equal(last[0][key], last[1][key],
+                                         err_msg=key)
+    gen = load(out / 'gen_epoch_2.npz')
+    for key, value in gen.items():
+        numpy.testing.assert_array_equal(
+            value, last[0]['updater/model:gen/' + key], err_msg=key)
+
+
+@needs_mpi
+def test_a_killed_two_rank_run_resumes_to_the_same_weights(
+        tmp_path, two_rank_run, data_root):
+    whole, cfg_path, _ = two_rank_run
+    out = tmp_path / 'run'
+    process = start_run(cfg_path, out, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not all((out / 'snapshot_rank{}_iter_4'.format(r)).exists()
+                      for r in range(RANKS)):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)  # mid-step, mid-write: anywhere
+    finally:
+        kill_session(process.pid)
+        process.wait()
+        process.stderr.close()
+    # Make rank 1 a snapshot behind rank 0, as a kill between the two
+    # ranks' writes does (unless the kill did): both must resume from rank
+    # 1's newest.
+    behind = sorted(distributed.snapshot_iterations(out, 1))
+    ahead = sorted(distributed.snapshot_iterations(out, 0))
+    if len(behind) > 1 and behind[-1] == ahead[-1]:
+        os.unlink(out / 'snapshot_rank1_iter_{}'.format(behind[-1]))
+    done = subprocess.run(
+        mpiexec(ROOT / 'scripts' / 'train.py', '--config', cfg_path, '--out',
+                out, '--communicator', 'naive'),
+        cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for name in ('gen_epoch_2.npz', 'dis_epoch_2.npz'):
+        a, b = load(whole / name), load(out / name)
+        for key in a:
+            numpy.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    log = json.loads((out / 'log').read_text())
+    whole_log = json.loads((whole / 'log').read_text())
+    assert [e['iteration'] for e in log] == [e['iteration']
+                                             for e in whole_log]
+    for a, b in zip(log, whole_log):
+        assert a['gen/loss'] == pytest.approx(b['gen/loss'], rel=1e-6)
+    assert not [n for n in os.listdir(out) if n.startswith(('.tmp-', 'tmp'))]
+
+
+@needs_mpi
+def test_a_data_error_is_said_once_and_every_rank_stops(tmp_path):
+    root = tmp_path / 'data'
+    synthetic.write_dataset(root, 4, size=(40, 30), seed=0, test_pairs=2)
+    config.save(tiny_config(root), tmp_path)
+    done = subprocess.run(
+        mpiexec(ROOT / 'scripts' / 'train.py', '--config',
+                tmp_path / 'config.yaml', '--out', tmp_path / 'run',
+                '--communicator', 'naive'),
+        cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, timeout=120)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines()
+              if line.startswith('error:')]
+    assert len(errors) == 1, done.stderr
+    assert 'fewer than two different articles' in errors[0]
+
+
+@needs_mpi
+def test_a_rank_that_fails_mid_run_ends_every_rank():
+    # Rank 1 stops (as on a NaN loss of its shard) while rank 0 waits for
+    # it in a collective step: the job must end, saying why, not hang.
+    code = (
+        'import cagan, chainer\n'
+        'from cagan import distributed\n'
+        'from cagan.errors import NonFiniteLossError\n'
+        'cpu = chainer.get_device("@numpy")\n'
+        'comm, _ = distributed.connect("naive", cpu)\n'
+        'class Trainer:\n'
+        '    def run(self):\n'
+        '        if comm.rank == 1:\n'
+        '            raise NonFiniteLossError("gen/loss is nan")\n'
+        '        comm.mpi_comm.Barrier()\n'
+        'distributed.run(Trainer(), comm)\n')
+    done = subprocess.run(mpiexec('-c', code), cwd=str(ROOT),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=120)
+    assert done.returncode != 0
+    assert 'error: rank 1: gen/loss is nan' in done.stderr
