@@ -174,7 +174,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
             and y_j on its own, as the seed did.
         workers (int or None): decoding threads (default: all cores).
         worn_dropout (float): probability that the generator's first pass
-            is shown :func:`neutral_article` instead of y_i (not in the seed,
+            is shown :func:`cagan.updater.neutral_article` instead of y_i (not in the seed,
             which always gave the worn article): it teaches the generator to
             swap when only a photo of the person and the new article are at
             hand. With dropout, examples get a fourth item, ``shown``: a
@@ -237,17 +237,6 @@ class TripletDataset(chainer_dataset.DatasetMixin):
         # Drawn last, so that triplets without dropout are unchanged by it.
         shown = numpy.float32(rng.random() >= self.worn_dropout)
         return triplet + (numpy.array(shown),)
-
-
-#: Value of every pixel of :func:`neutral_article`.
-NEUTRAL_GREY = 0.5
-
-
-def neutral_article(size):
-    """The stand-in for an unknown worn article: float32 ``(3, H, W)``, all
-    :data:`NEUTRAL_GREY` (no product photo looks like it: they are shot on
-    white)."""
-    return numpy.full((3,) + tuple(size), NEUTRAL_GREY, numpy.float32)
 
 
 def _decode_all(path_lists, size, workers):

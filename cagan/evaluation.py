@@ -25,6 +25,7 @@ from cagan import dataset, images, metrics
 from cagan.errors import DataError, ImageError
 from cagan.extensions import atomic_path
 from cagan.inference import BEST_NAME
+from cagan.updater import neutral_article
 
 TRUTH_NAME = 'truth.txt'
 
@@ -133,7 +134,7 @@ def score_truth(gen, truth, worn=True, device='@numpy', batch=16):
         dict: the mean of each of :data:`cagan.metrics.SWAP_KEYS`.
     """
     y_i = truth.y_i if worn else numpy.broadcast_to(
-        dataset.neutral_article(truth.x_i.shape[2:]), truth.y_i.shape)
+        neutral_article(truth.x_i.shape[2:]), truth.y_i.shape)
     x_ij, alpha = _run(gen, truth.x_i, numpy.ascontiguousarray(y_i),
                        truth.y_j, device, batch)
     return metrics.mean_scores(

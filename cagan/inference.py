@@ -14,9 +14,10 @@ import numpy
 from chainer import backend
 
 from cagan import config as config_module
-from cagan import dataset, images
+from cagan import images
 from cagan.errors import ModelFileError
 from cagan.serialization import load_npz
+from cagan.updater import neutral_article
 
 #: Where ``make demo`` trains; the default model of the command-line tools.
 DEFAULT_MODEL = Path('results') / 'demo'
@@ -128,7 +129,7 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
     frame, placement = images.fit(human, size)
     x_i = images.to_chw(frame)
     y_i = (images.to_chw(images.fit(worn, size)[0]) if worn is not None
-           else dataset.neutral_article(size))
+           else neutral_article(size))
     y_j = numpy.stack([images.to_chw(images.fit(a, size)[0])
                        for a in articles])
     n = len(y_j)

@@ -816,15 +816,10 @@ class _Body:
     def torso_sd(self, size, box):
         """Distance field of the trunk (torso and neck) over ``box``."""
         ys, xs = _grid(size, box)
-        w, corr = self.trunk(ys[:, 0])
+        (w,), (corr,) = _profiles(ys[:, 0], self.trunk)
         d = np.abs(xs - np.float32(self.cx)) - w
         d *= corr
         return d
-
-    def torso_box(self, size):
-        t = self.trunk
-        w = max(t.kv)
-        return _box(size, t.ky[0], t.ky[-1], self.cx - w, self.cx + w)
 
     def garment_coords(self, size, box):
         """Garment coordinates over ``box``: X (h, w) and Y (h, 1), pixels
@@ -852,13 +847,10 @@ class _Body:
         if box is None:
             return None, None
         ys, xs = _grid(size, box)
-        rows = ys[:, 0]
         x = np.abs(xs - np.float32(self.cx))      # folded: both legs at once
-        w, corr = self.trunk(rows)
+        (w, c, r), (corr, corr_c, corr_r) = _profiles(ys[:, 0], t, c, r)
         d = x - w
         d *= corr
-        c, corr_c = self.leg_centre(rows)
-        r, corr_r = self.leg_radius(rows)
         leg = np.abs(x - c)
         leg -= r
         # Both edges lean by the centre's slope plus or minus the radius's.
@@ -867,24 +859,47 @@ class _Body:
 
 
 class _Profile:
-    """A piecewise-linear profile v(y) (knots in pixels) and the cosine of
-    its slope, which turns a horizontal distance from an edge following it
-    into a distance."""
+    """A piecewise-linear profile v(y): knots ``ky`` (pixels, increasing)
+    and values ``kv``, held constant beyond the ends."""
 
     def __init__(self, knots_y, knots_v):
-        # A dozen knots: plain Python beats NumPy's per-call cost here.
-        ky, kv = self.ky, self.kv = list(knots_y), list(knots_v)
-        self.mid = [0.5 * (y0 + y1) for y0, y1 in zip(ky, ky[1:])]
-        self.cos = [1.0 / math.sqrt(1.0 + ((v1 - v0) / max(y1 - y0, 1e-9))
-                                    ** 2)
-                    for y0, y1, v0, v1 in zip(ky, ky[1:], kv, kv[1:])]
+        self.ky, self.kv = list(knots_y), list(knots_v)
 
-    def __call__(self, rows):
-        """Values and cosines at pixel rows ``rows`` (h,): two float32
-        (h, 1) arrays."""
-        v = _interp(rows, self.ky, self.kv).astype(np.float32)
-        c = _interp(rows, self.mid, self.cos).astype(np.float32)
-        return v[:, None], c[:, None]
+
+#: How far apart :func:`_profiles` lays the profiles it evaluates together.
+_FAR = 1e6
+
+
+def _profiles(rows, *profiles):
+    """Several profiles at pixel rows ``rows`` (h,), in one interpolation:
+    profile i moved along y by i * _FAR, its end values held out half as
+    far again either side.  Returns float32 values and the cosines of their
+    slopes (which turn a horizontal distance from an edge following a
+    profile into a distance), each (n, h, 1)."""
+    kx, kv = [], []
+    for i, p in enumerate(profiles):
+        off = i * _FAR
+        kx += [off - 0.5 * _FAR] + [y + off for y in p.ky] + [
+            off + 0.5 * _FAR]
+        kv += [p.kv[0]] + p.kv + [p.kv[-1]]
+    n, h = len(profiles), len(rows)
+    v = _interp(rows + np.arange(0.0, n * _FAR, _FAR)[:, None], kx, kv)
+    # Slopes by central differences between rows (one-sided at the ends).
+    slope = np.empty_like(v)
+    if h > 1:
+        np.subtract(v[:, 2:], v[:, :-2], out=slope[:, 1:-1])
+        slope[:, 1:-1] *= 0.5
+        slope[:, 0] = v[:, 1] - v[:, 0]
+        slope[:, -1] = v[:, -1] - v[:, -2]
+    else:
+        slope[...] = 0.0
+    slope *= slope
+    slope += 1.0
+    np.sqrt(slope, out=slope)
+    out = np.empty((2, n, h, 1), dtype=np.float32)
+    out[0, :, :, 0] = v
+    np.divide(1.0, slope, out=out[1, :, :, 0], casting='unsafe')
+    return out
 
 
 def _placement(human, size):
