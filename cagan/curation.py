@@ -57,7 +57,6 @@ import os
 import shutil
 import uuid
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy
@@ -65,7 +64,8 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cagan import images
 from cagan.errors import CaganError, DataError
-from cagan.layout import EXCLUDING_FLAGS, Pair, read_pairs, write_pairs, write_text_atomic
+from cagan.layout import (EXCLUDING_FLAGS, Pair, read_pairs, replacing, write_pairs,
+                          write_text_atomic)
 
 #: Modes of colour photos; anything else (1, L, LA, I, F, I;16, ...) is not.
 COLOUR_MODES = frozenset({'RGB', 'RGBA', 'RGBX', 'RGBa', 'P', 'PA', 'CMYK', 'YCbCr'})
@@ -1069,25 +1069,12 @@ def report_text(cur):
 
 # ------------------------------------------------------------------ writing
 
-@contextmanager
-def _atomic_path(path):
-    """Yield a temporary name next to ``path``; move it onto ``path`` on success."""
-    folder, base = os.path.split(path)
-    tmp = os.path.join(folder, '.tmp-{}-{}'.format(uuid.uuid4().hex[:8], base))
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _place(src_file, dst_file):
     """Hard-link ``src_file`` to ``dst_file`` (a copy across filesystems),
     atomically. Returns ``'linked'`` or ``'copied'``."""
     os.makedirs(os.path.dirname(dst_file), exist_ok=True)
-    with _atomic_path(dst_file) as tmp:
+    with replacing(dst_file) as tmp:
+        os.unlink(tmp)  # os.link needs a free name
         try:
             os.link(src_file, tmp)
             return 'linked'
@@ -1171,11 +1158,11 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
                              os.path.join(build, folder, name))
                 counts[how] += 1
         files = ['report.txt', 'report.json', 'contact_sheet.png']
-        with _atomic_path(os.path.join(build, 'contact_sheet.png')) as tmp:
+        with replacing(os.path.join(build, 'contact_sheet.png')) as tmp:
             kept_sheet(cur, sheet_pairs).save(tmp, format='PNG')
         if cur.dropped:
             files.append('dropped_sheet.png')
-            with _atomic_path(os.path.join(build, 'dropped_sheet.png')) as tmp:
+            with replacing(os.path.join(build, 'dropped_sheet.png')) as tmp:
                 dropped_sheet(cur, 2 * sheet_pairs).save(tmp, format='PNG')
         notes = []
         if counts['linked']:

@@ -39,7 +39,7 @@ from chainer.serializers import npz
 from chainer.training.extensions import _snapshot
 
 from cagan.errors import CaganError, ConfigError, DataError
-from cagan.extensions import atomic_path
+from cagan.layout import write_text_atomic
 
 #: ``--communicator`` names (chainermn.create_communicator); the first runs
 #: on CPUs, the others need one GPU per rank.
@@ -332,10 +332,8 @@ def prepare_out(comm, prepare, config, out):
             prepare(config, out)
             check_ranks(out, comm.size)
             path = Path(out) / INFO_NAME
-            tmp = atomic_path(path)
-            Path(tmp).write_text(json.dumps(describe(comm, config), indent=1)
-                                 + '\n')
-            os.replace(tmp, path)
+            write_text_atomic(path, json.dumps(describe(comm, config),
+                                               indent=1) + '\n')
         except CaganError as e:
             error = str(e)
     # chainermn's bcast_obj takes an object on rank 0 only, never None.

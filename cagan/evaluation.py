@@ -23,7 +23,7 @@ from chainer.training import extension
 
 from cagan import dataset, images, metrics
 from cagan.errors import DataError, ImageError
-from cagan.extensions import atomic_path
+from cagan.layout import replacing
 from cagan.inference import BEST_NAME
 from cagan.updater import neutral_article
 
@@ -227,14 +227,8 @@ class Evaluation(extension.Extension):
         if scores[self.key] < self.best:
             self.best = scores[self.key]
             self.best_iteration = trainer.updater.iteration
-            path = os.path.join(trainer.out, BEST_NAME)
-            tmp = atomic_path(path)
-            try:
+            with replacing(os.path.join(trainer.out, BEST_NAME)) as tmp:
                 chainer.serializers.save_npz(tmp, self.gen)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
 
     def serialize(self, serializer):
         self.best = float(serializer('best', self.best))

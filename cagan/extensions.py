@@ -11,12 +11,10 @@ both.
 import os
 import re
 import shutil
-import tempfile
 
 from chainer.training import extensions
 
-#: Prefix of the temporary files written here; never a finished file.
-TMP_PREFIX = '.tmp-'
+from cagan.layout import TMP_PREFIX, atomic_path
 
 # Temporary folders of Chainer's writers: ``tmp<snapshot name>XXXXXXXX``
 # (snapshots) and ``<log name>XXXXXXXX`` (LogReport), made by mkdtemp.
@@ -48,19 +46,6 @@ def remove_partial(folder):
                 continue
             removed.append(os.path.relpath(path, folder))
     return removed
-
-
-def atomic_path(path):
-    """A temporary path beside ``path`` with the same extension.
-
-    Write to it, then ``os.replace`` it onto ``path``: readers (and a run
-    restarted after a kill) see the old file or the new one, never half.
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX,
-                               suffix=os.path.splitext(name)[1])
-    os.close(fd)
-    return tmp
 
 
 class PlotReport(extensions.PlotReport):

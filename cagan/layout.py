@@ -17,6 +17,7 @@ Our layout (documented in ``data/README.md``)::
 Lines starting with ``#`` and blank lines are ignored.
 """
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -100,25 +101,47 @@ def read_pairs(path):
     return pairs
 
 
+#: Prefix of temporary files; never a finished file.
+TMP_PREFIX = '.tmp-'
+
+
+def atomic_path(path):
+    """A temporary path beside ``path`` with the same extension.
+
+    Write to it, then ``os.replace`` it onto ``path``: readers (and a run
+    restarted after a kill) see the old file or the new one, never half.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX,
+                               suffix=os.path.splitext(name)[1])
+    os.close(fd)
+    # mkstemp makes the file private (0600); give it the usual mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return tmp
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Write a file atomically: ``with replacing(path) as tmp:`` write
+    ``tmp`` (same extension); on success it is moved onto ``path``, on any
+    error it is removed and ``path`` is left as it was."""
+    tmp = atomic_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def write_text_atomic(path, text):
     """Write ``text`` to ``path`` so that readers see the old or the new file,
     never half of one."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
-                               suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+    with replacing(path) as tmp:
+        with open(tmp, 'w', encoding='utf-8') as f:
             f.write(text)
-        # mkstemp makes the file private (0600); give it the usual mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_pairs(path, pairs, header='human article [flags]'):

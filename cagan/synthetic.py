@@ -630,35 +630,41 @@ def _blend(rgb, box, keep, weighted):
     region[...] = pixels
 
 
-def _tint(w, colour):
+# Colours become arrays scaled to bytes (255 for white): the canvas holds
+# byte values, so turning it into bytes takes one addition fewer.
+
+
+def _tint(w, colour, scale=255.0):
     """``colour`` (an RGB triple) times ``w``: float32 (3,) + w.shape.
     Broadcasting a (3, 1, 1) colour over a box runs through NumPy's
     buffers; past a thousand pixels three products by 0-d arrays cost
     half as much."""
     if w.size < 1024:
-        return _rgb(colour) * w
+        return _rgb(colour, scale) * w
     out = np.empty((3,) + w.shape, dtype=np.float32)
     for k in range(3):
-        np.multiply(w, _k(colour[k]), out=out[k])
+        np.multiply(w, _k(colour[k] * scale), out=out[k])
     return out
 
 
-def _mix(c1, c2, t):
+def _mix(c1, c2, t, scale=255.0):
     """``c1 + (c2 - c1) * t`` for RGB triples c1, c2: float32 (3,) +
     t.shape (see _tint)."""
     if t.size < 1024:
-        return _rgb(c1) + _rgb([b - a for a, b in zip(c1, c2)]) * t
+        return _rgb(c1, scale) + _rgb([b - a for a, b in zip(c1, c2)],
+                                      scale) * t
     out = np.empty((3,) + t.shape, dtype=np.float32)
     for k in range(3):
-        np.multiply(t, _k(c2[k] - c1[k]), out=out[k])
-        out[k] += _k(c1[k])
+        np.multiply(t, _k((c2[k] - c1[k]) * scale), out=out[k])
+        out[k] += _k(c1[k] * scale)
     return out
 
 
-def _rgb(colour):
-    """An RGB triple as a (3, 1, 1) float32 array (broadcasts over a
-    channels-first image)."""
-    return np.asarray(colour, dtype=np.float32).reshape(3, 1, 1)
+def _rgb(colour, scale=255.0):
+    """An RGB triple times ``scale`` as a (3, 1, 1) float32 array
+    (broadcasts over a channels-first image)."""
+    return (np.asarray(colour, dtype=np.float32) * np.float32(scale)
+            ).reshape(3, 1, 1)
 
 
 def _background_rgb(human, size):
@@ -693,6 +699,7 @@ def _background_rgb(human, size):
     coord = xs if kind == 'horizontal' else ys
     ramp = np.array([_interp(coord, knots, [col[k] for col in colours])
                      for k in range(3)], dtype=np.float32)
+    ramp *= np.float32(255.0)
     rgb[...] = ramp[:, None, :] if kind == 'horizontal' else ramp[:, :, None]
     return rgb
 
@@ -871,35 +878,32 @@ _FAR = 1e6
 
 
 def _profiles(rows, *profiles):
-    """Several profiles at pixel rows ``rows`` (h,), in one interpolation:
-    profile i moved along y by i * _FAR, its end values held out half as
-    far again either side.  Returns float32 values and the cosines of their
-    slopes (which turn a horizontal distance from an edge following a
-    profile into a distance), each (n, h, 1)."""
-    kx, kv = [], []
-    for i, p in enumerate(profiles):
-        off = i * _FAR
-        kx += [off - 0.5 * _FAR] + [y + off for y in p.ky] + [
-            off + 0.5 * _FAR]
-        kv += [p.kv[0]] + p.kv + [p.kv[-1]]
-    n, h = len(profiles), len(rows)
-    v = _interp(rows + np.arange(0.0, n * _FAR, _FAR)[:, None], kx, kv)
-    # Slopes by central differences between rows (one-sided at the ends).
-    slope = np.empty_like(v)
-    if h > 1:
-        np.subtract(v[:, 2:], v[:, :-2], out=slope[:, 1:-1])
-        slope[:, 1:-1] *= 0.5
-        slope[:, 0] = v[:, 1] - v[:, 0]
-        slope[:, -1] = v[:, -1] - v[:, -2]
-    else:
-        slope[...] = 0.0
+    """Several profiles at pixel rows ``rows`` (h,): float32 values and the
+    cosines of their slopes (which turn a horizontal distance from an edge
+    following a profile into a distance), each (n, h, 1).  The cosines are
+    taken per segment and interpolated between segment middles.
+
+    One interpolation does it all: profile i (then its cosines) moved along
+    y by i * _FAR, so that the rows of one are far from the knots of the
+    others (between two profiles the values drift by a millionth of their
+    difference per pixel)."""
+    n = len(profiles)
+    y = np.array([v + i * _FAR for i, p in enumerate(profiles)
+                  for v in p.ky])
+    v = np.array([v for p in profiles for v in p.kv])
+    dy = np.diff(y)
+    slope = np.diff(v)
+    slope /= np.maximum(dy, 1e-9, out=dy)
     slope *= slope
     slope += 1.0
-    np.sqrt(slope, out=slope)
-    out = np.empty((2, n, h, 1), dtype=np.float32)
-    out[0, :, :, 0] = v
-    np.divide(1.0, slope, out=out[1, :, :, 0], casting='unsafe')
-    return out
+    # The cosines' knots: segment middles, moved on by n * _FAR.
+    mid = y[1:] + y[:-1]
+    mid *= 0.5
+    mid += n * _FAR
+    values = _interp(rows + np.arange(0.0, 2 * n * _FAR, _FAR)[:, None],
+                     np.concatenate((y, mid)),
+                     np.concatenate((v, 1.0 / np.sqrt(slope))))
+    return values.astype(np.float32).reshape(2, n, len(rows), 1)
 
 
 def _placement(human, size):
@@ -1080,16 +1084,13 @@ def _square(p, freq, pix, duty):
     return _clip01(tri)
 
 
-def _print(a, X, Y, L, d, parts):
-    """Colour of the article over the box, float32 (3, h, w) or anything
-    that broadcasts to it, unshaded.
+def _print(a, X, Y, L, d, parts, scale):
+    """Colour of a patterned (not solid) article over the box times
+    ``scale``, float32 (3, h, w) or anything that broadcasts to it,
+    unshaded.
 
     X, Y are garment coordinates in pixels; the print is laid out in torso
     lengths (P = X / L, Q = Y / L) so it scales with the garment."""
-    c1 = np.asarray(a.colour, dtype=np.float32)
-    c2 = np.asarray(a.colour2, dtype=np.float32)
-    if a.print == 'solid':
-        return c1.reshape(3, 1, 1)
     inv = np.float32(1.0 / L)
     P = X * inv + np.float32(a.print_phase[0])
     Q = Y * inv + np.float32(a.print_phase[1])
@@ -1151,9 +1152,9 @@ def _print(a, X, Y, L, d, parts):
             t = _clip01((np.abs(X) - np.float32(0.24 * L)) + np.float32(0.5))
     else:  # trim: a band of colour2 along the cut edges
         t = _clip01(d + np.float32(0.04 * L + 0.5))
-    col = _mix(c1, c2, t)
+    col = _mix(a.colour, a.colour2, t, scale)
     if t3 is not None:
-        col += (_rgb(a.colour3) - col) * t3
+        col += (_rgb(a.colour3, scale) - col) * t3
     return col
 
 
@@ -1191,16 +1192,16 @@ class _Frame:
         return frame
 
 
-def _garment_layer(frame, article, back, parts):
-    """The article's coverage (h, w) and colour times coverage (3, h, w)
-    over ``frame.box`` (not None)."""
+def _garment_layer(frame, article, back, parts, scale=255.0):
+    """The article's coverage (h, w) and colour (times ``scale``) times
+    coverage (3, h, w) over ``frame.box`` (not None)."""
     X, Y, L = frame.X, frame.Y, frame.L
     d = _garment_sd(article, X, Y, frame.s, L, frame.neck_x, back, parts)
     cov = _coverage(d) * frame.clip      # d may be a column: broadcast
     shaded = frame.shade * cov
     if article.print == 'solid':
-        return cov, _tint(shaded, article.colour)
-    return cov, _print(article, X, Y, L, d, parts) * shaded
+        return cov, _tint(shaded, article.colour, scale)
+    return cov, _print(article, X, Y, L, d, parts, scale) * shaded
 
 
 # --------------------------------------------------------------------------
@@ -1208,12 +1209,11 @@ def _garment_layer(frame, article, back, parts):
 
 
 def _to_uint8(rgb):
-    """(3, H, W) floats in [0, 1] (scaled in place) to an (H, W, 3) uint8
-    image, rounded.  Every layer blends colours in [0, 1] with weights in
-    [0, 1], so no clipping is needed (a rounding error above 1 still
-    truncates to 255)."""
-    rgb *= np.float32(255.0)
-    rgb += np.float32(0.5)
+    """(3, H, W) floats in [0, 255] (changed in place) to an (H, W, 3)
+    uint8 image, rounded.  Every layer blends colours in [0, 255] with
+    weights in [0, 1], so no clipping is needed (a rounding error above
+    255 still truncates to 255)."""
+    rgb += _HALF
     image = np.empty(rgb.shape[1:] + (3,), dtype=np.uint8)
     # Casting plane by plane into the interleaved image costs a third of
     # one transposed copy (whose inner loop runs over 3 channels).
@@ -1407,7 +1407,8 @@ def _paint_arms(canvas, body, size):
     shaded *= cov
     weighted = np.empty((k, 3, h, w), dtype=np.float32)   # see _tint
     for c in range(3):
-        np.multiply(shaded, _k(body.human.skin[c]), out=weighted[:, c])
+        np.multiply(shaded, _k(body.human.skin[c] * 255.0),
+                    out=weighted[:, c])
     keep = _ONE - cov
     for i, box in enumerate(boxes):
         bh, bw = box[1] - box[0], box[3] - box[2]
@@ -1594,9 +1595,9 @@ def _draw_article(article, size):
     frame = _product_frame(size, _extent(article, parts), zoom)
     # Brightness and the scale to bytes in one factor; white is what a
     # pixel the garment misses comes to below.
-    scale = np.float32(255.0 * gain)
-    top = np.float32(255.0)
-    white = int(min(np.float32(1.0) * scale, top) + _HALF)
+    scale = 255.0 * gain
+    top = np.float32(255.5)
+    white = int(min(np.float32(scale) + _HALF, top))
     image = np.full(size + (3,), white, dtype=np.uint8)
     if frame.box is None:
         return image
@@ -1608,14 +1609,19 @@ def _draw_article(article, size):
     le, r = max(0, -(x0 + sx)), max(0, x1 + sx - w)
     if y1 - y0 - t - b <= 0 or x1 - x0 - le - r <= 0:
         return image
-    cov, pixels = _garment_layer(frame, article, False, parts)
+    cov, pixels = _garment_layer(frame, article, False, parts, scale)
     rows, cols = slice(t, y1 - y0 - b), slice(le, x1 - x0 - r)
     pixels = pixels[:, rows, cols]
-    pixels += _ONE - cov[rows, cols]      # white * (1 - cov) + garment
-    pixels *= scale
+    # White * (1 - cov) + garment, plus a half for rounding.
+    white = cov[rows, cols] * np.float32(-scale)
+    white += np.float32(scale) + _HALF
+    if white.size < 1024:
+        pixels += white
+    else:
+        for k in range(3):      # see _tint
+            pixels[k] += white
     if gain > 1.0:
         np.minimum(pixels, top, out=pixels)
-    pixels += _HALF
     region = image[y0 + sy + t:y1 + sy - b, x0 + sx + le:x1 + sx - r]
     for k in range(3):
         region[:, :, k] = pixels[k]

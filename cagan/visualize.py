@@ -9,7 +9,7 @@ from PIL import Image
 
 from cagan import images
 from cagan.errors import CaganError
-from cagan.extensions import atomic_path
+from cagan.layout import replacing
 
 PREVIEW_DIR = 'preview'
 
@@ -65,13 +65,8 @@ def save_image(array, path):
     if kind is None or kind not in Image.SAVE:
         raise CaganError('{}: cannot write this kind of image; end the name '
                          'in .png, .jpg or .webp'.format(path))
-    tmp = atomic_path(path)
-    try:
+    with replacing(path) as tmp:
         Image.fromarray(array).save(tmp, format=kind)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class Preview(chainer.training.Extension):

@@ -198,10 +198,13 @@ def test_two_ranks_at_batch_b_step_like_one_at_batch_2b(tmp_path, data_root):
             assert numpy.abs(value).max() < 1e-4 or not key.startswith('grad')
             continue
         # The averaged gradients are the whole batch's (the mean of the
-        # halves' means), to float32 rounding; so are the weights.
+        # halves' means), to float32 rounding; so are the weights, up to
+        # Adam's normalised step turning rounding into ~1e-4 of a step
+        # (alpha 2e-4) for parameters with tiny gradients.
         scale = numpy.abs(value).max()
         numpy.testing.assert_allclose(ranks[0][key], value, rtol=1e-5,
-                                      atol=1e-5 * scale, err_msg=key)
+                                      atol=max(1e-5 * scale, 1e-7),
+                                      err_msg=key)
     # The first step already moved the weights (ChainerMN's first update
     # would only have broadcast them).
     assert not numpy.array_equal(ranks[0]['gen/c0/W'], initial['gen/c0/W'])
