@@ -33,8 +33,12 @@ and Pillow).
 
 Speed: NumPy's cost per call, not per pixel, dominates at 128x96, so shapes
 are evaluated over their own small boxes, from row and column vectors, with
-few array operations each (symmetric pairs in one pass, body and legs as
-bands around centre lines).
+few array operations each (symmetric pairs, both arms and all the flowers
+of a print in one pass, body and legs as bands around centre lines); and
+past a thousand pixels, where broadcasting through NumPy's buffers costs
+more than a call, colours go channel by channel.  A test human is drawn
+once and dressed twice (:class:`_Figure`), and images are drawn in batches
+between their PNG files (see :data:`_BATCH`).
 """
 
 import colorsys
@@ -172,13 +176,21 @@ class _Draws:
         self.buffer = []
 
     def random(self):
-        # One call for 64 numbers costs about what one call for one does.
-        if not self.buffer:
+        try:
+            return self.buffer.pop()
+        except IndexError:
+            # One call for 64 numbers costs about what one call for one
+            # does.
             self.buffer = self.rng.random(64).tolist()[::-1]
-        return self.buffer.pop()
+            return self.buffer.pop()
 
     def u(self, lo=0.0, hi=1.0):
-        return lo + (hi - lo) * self.random()
+        # The most frequent draw: random() inlined.
+        try:
+            r = self.buffer.pop()
+        except IndexError:
+            r = self.random()
+        return lo + (hi - lo) * r
 
     def index(self, n):
         return min(int(self.random() * n), n - 1)
@@ -213,7 +225,8 @@ def _colour_from_palette(d, anchors, jitter):
 
 
 def _hsv(h, s, v):
-    return tuple(float(c) for c in colorsys.hsv_to_rgb(h % 1.0, s, v))
+    r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
+    return (float(r), float(g), float(b))
 
 
 def _luma(c):
@@ -581,7 +594,7 @@ def _rim(d, width, strength):
 
 
 class _Canvas:
-    """A float32 (3, H, W) RGB image in [0, 1] (channels first: NumPy's
+    """A float32 (3, H, W) RGB image in [0, 255] (channels first: NumPy's
     inner loops then run along rows, several times faster than over 3
     channels) painted layer by layer with ``old * (1 - a) + new * a``
     (exact where a is 0 or 1).  With ``layers`` a list, layers are
@@ -620,13 +633,21 @@ class _Canvas:
 
 
 def _blend(rgb, box, keep, weighted):
+    """Blend a layer, ``1 - a`` (h, w) and ``new * a`` (3, h, w), into the
+    (3, H, W) image ``rgb`` over ``box``."""
     y0, y1, x0, x1 = box
     region = rgb[:, y0:y1, x0:x1]
     # On a contiguous copy: NumPy runs arithmetic on a strided view row by
     # row, through buffers, and copies cost a fraction of that.
     pixels = region.copy()
-    pixels *= keep
-    pixels += weighted
+    if keep.size < 2048:
+        pixels *= keep
+        pixels += weighted
+    else:
+        for k in range(3):      # see _tint
+            channel = pixels[k]
+            channel *= keep
+            channel += weighted[k]
     region[...] = pixels
 
 
@@ -748,21 +769,20 @@ class _Body:
         # It starts and ends at negative widths, so that rows outside it are
         # outside without a separate test.
         nw = self.neck
-        self.trunk = _Profile(
-            [top + v * u for v in (
-                0.68, 0.78, self.Y_SH - 0.04, self.Y_SH, 1.40, 1.58, 1.78,
-                self.Y_BUST, self.Y_UB, self.Y_WAIST, self.Y_HIP, 3.72, 3.93,
-                4.03, 4.08)],
-            [w * u for w in (
-                -0.1, nw, nw, nw + 0.06, 0.8 * ws, ws, 0.96 * ws, wb, wub,
-                ww, wh, 0.96 * wh, 0.55 * wh, 0.05, -0.2)])
+        prof = ((0.68, -0.1), (0.78, nw), (self.Y_SH - 0.04, nw),
+                (self.Y_SH, nw + 0.06), (1.40, 0.8 * ws), (1.58, ws),
+                (1.78, 0.96 * ws), (self.Y_BUST, wb), (self.Y_UB, wub),
+                (self.Y_WAIST, ww), (self.Y_HIP, wh), (3.72, 0.96 * wh),
+                (3.93, 0.55 * wh), (4.03, 0.05), (4.08, -0.2))
+        self.trunk = _Profile([top + y * u for y, _ in prof],
+                              [w * u for _, w in prof])
         # The envelope: the outline without the neck and the crotch, which
         # garment coordinates are relative to (U = +-1 on it).
-        self.env_y = [top + v * u for v in (
-            1.0, 1.58, 1.78, self.Y_BUST, self.Y_UB, self.Y_WAIST,
-            self.Y_HIP, 4.6)]
-        self.env_w = [w * u for w in (ws, ws, 0.96 * ws, wb, wub, ww, wh,
-                                      wh)]
+        env = ((1.0, ws), (1.58, ws), (1.78, 0.96 * ws), (self.Y_BUST, wb),
+               (self.Y_UB, wub), (self.Y_WAIST, ww), (self.Y_HIP, wh),
+               (4.6, wh))
+        self.env_y = [top + y * u for y, _ in env]
+        self.env_w = [w * u for _, w in env]
         self.width = max(ws, wh) * u
         # Legs (the right one; the left is its mirror image).
         leg = human.height - 4.3          # crotch to ankle, units
@@ -775,14 +795,15 @@ class _Body:
         # x and half-width in units (calf, ankle, and a rounded foot).
         hx, kx, ax = 0.46 * wh, 0.3 + 0.1 * st, 0.27 + 0.3 * st
         ky, ay = self.Y_CROTCH + 0.47 * leg, self.Y_CROTCH + leg
-        leg_y = [top + v * u for v in (
-            3.1, 3.52, ky, ky + 0.3 * (ay - ky), ay - 0.05, ay + 0.12,
-            ay + 0.2, ay + 0.25, ay + 0.28)]
-        self.leg_centre = _Profile(leg_y, [x * u for x in (
-            hx, hx, kx, kx + 0.3 * (ax - kx), ax, ax + 0.03, ax + 0.04,
-            ax + 0.04, ax + 0.04)])
-        self.leg_radius = _Profile(leg_y, [r * u for r in (
-            -0.1, 0.5 * wh, 0.19, 0.2, 0.1, 0.12, 0.1, 0.06, -0.05)])
+        legs = ((3.1, hx, -0.1), (3.52, hx, 0.5 * wh),
+                (ky, kx, 0.19), (ky + 0.3 * (ay - ky), kx + 0.3 * (ax - kx),
+                                 0.2),
+                (ay - 0.05, ax, 0.1), (ay + 0.12, ax + 0.03, 0.12),
+                (ay + 0.2, ax + 0.04, 0.1), (ay + 0.25, ax + 0.04, 0.06),
+                (ay + 0.28, ax + 0.04, -0.05))
+        leg_y = [top + k[0] * u for k in legs]
+        self.leg_centre = _Profile(leg_y, [k[1] * u for k in legs])
+        self.leg_radius = _Profile(leg_y, [k[2] * u for k in legs])
         # Arms: hand targets in units relative to the shoulder joint, for
         # the right-hand side (x > 0 in the image); mirrored for the left.
         j = human.arm_jitter
@@ -888,21 +909,26 @@ def _profiles(rows, *profiles):
     others (between two profiles the values drift by a millionth of their
     difference per pixel)."""
     n = len(profiles)
-    y = np.array([v + i * _FAR for i, p in enumerate(profiles)
-                  for v in p.ky])
-    v = np.array([v for p in profiles for v in p.kv])
-    dy = np.diff(y)
-    slope = np.diff(v)
-    slope /= np.maximum(dy, 1e-9, out=dy)
-    slope *= slope
-    slope += 1.0
-    # The cosines' knots: segment middles, moved on by n * _FAR.
-    mid = y[1:] + y[:-1]
+    # Knots and values, then room for the cosines' knots (segment
+    # middles, moved on by n * _FAR) and values.
+    m = sum(len(p.ky) for p in profiles)
+    kx, kv = np.empty(2 * m - 1), np.empty(2 * m - 1)
+    y, v = kx[:m], kv[:m]
+    y[:] = [k + j * _FAR for j, p in enumerate(profiles) for k in p.ky]
+    v[:] = [k for p in profiles for k in p.kv]
+    mid, cos = kx[m:], kv[m:]
+    np.add(y[1:], y[:-1], out=mid)
     mid *= 0.5
     mid += n * _FAR
+    dy = y[1:] - y[:-1]
+    np.subtract(v[1:], v[:-1], out=cos)
+    cos /= np.maximum(dy, 1e-9, out=dy)
+    cos *= cos
+    cos += 1.0
+    np.sqrt(cos, out=cos)
+    np.divide(1.0, cos, out=cos)
     values = _interp(rows + np.arange(0.0, 2 * n * _FAR, _FAR)[:, None],
-                     np.concatenate((y, mid)),
-                     np.concatenate((v, 1.0 / np.sqrt(slope))))
+                     kx, kv)
     return values.astype(np.float32).reshape(2, n, len(rows), 1)
 
 
@@ -1120,28 +1146,37 @@ def _print(a, X, Y, L, d, parts, scale):
         t = _clip01((np.float32(0.12 + 0.25 * a.print_duty) - r) *
                     np.float32(1.0 / (f * pix)) + np.float32(0.5))
     elif a.print == 'floral':
-        # Four-petal flowers on a repeating tile: the two petal pairs come
-        # from one distance each thanks to the flower's symmetry.
-        t = t3 = None
-        scale = np.float32(1.0 / (f * pix))
-        for fx0, fy0, rp, rot in a.flowers:
-            px = P * np.float32(f) - np.float32(fx0)
-            py = Q * np.float32(f) - np.float32(fy0)
-            px = px - np.floor(px + np.float32(0.5))
-            py = py - np.floor(py + np.float32(0.5))
-            if rot:
-                px, py = ((px + py) * np.float32(0.7071),
-                          (px - py) * np.float32(0.7071))
-            ax, ay = np.abs(px), np.abs(py)
-            ax2, ay2 = ax * ax, ay * ay
-            dd = np.minimum((ax - np.float32(rp)) ** 2 + ay2,
-                            ax2 + (ay - np.float32(rp)) ** 2)
-            petal = _clip01((np.float32(0.8 * rp) - np.sqrt(dd)) * scale +
-                            np.float32(0.5))
-            centre = _clip01((np.float32(0.45 * rp) - np.sqrt(ax2 + ay2)) *
-                             scale + np.float32(0.5))
-            t = petal if t is None else np.maximum(t, petal)
-            t3 = centre if t3 is None else np.maximum(t3, centre)
+        # Four-petal flowers on a repeating tile, all the flowers at once
+        # (on a first axis); the two petal pairs come from one distance
+        # each thanks to the flower's symmetry, and a turned flower is the
+        # same with its axes turned by 45 degrees.
+        x0, y0, rp, petal_r, centre_r, ca, cb, cc, cd = np.array(
+            [(x, y, r, 0.8 * r, 0.45 * r) + (
+                (0.7071, 0.7071, 0.7071, -0.7071) if rot else (1, 0, 0, 1))
+             for x, y, r, rot in a.flowers], np.float32).T.reshape(
+                 9, -1, 1, 1)
+        sharp = np.float32(1.0 / (f * pix))
+        px = P * np.float32(f) - x0
+        py = Q * np.float32(f) - y0
+        px -= np.floor(px + _HALF)
+        py -= np.floor(py + _HALF)
+        ax = np.abs(px * ca + py * cb)
+        ay = np.abs(px * cc + py * cd)
+        ax2, ay2 = ax * ax, ay * ay
+        ax -= rp
+        ax *= ax
+        ax += ay2
+        ay -= rp
+        ay *= ay
+        ay += ax2
+        dd = np.sqrt(np.minimum(ax, ay, out=ax), out=ax)
+        petal = (petal_r - dd) * sharp
+        petal += _HALF
+        ax2 += ay2
+        centre = (centre_r - np.sqrt(ax2, out=ax2)) * sharp
+        centre += _HALF
+        t = _clip01(petal.max(axis=0))
+        t3 = _clip01(centre.max(axis=0))
     elif a.print == 'block':
         if a.kind == 'bikini' and parts != ('bottom',):
             t = _clip01(Y - np.float32(0.52 * L))
@@ -1201,7 +1236,12 @@ def _garment_layer(frame, article, back, parts, scale=255.0):
     shaded = frame.shade * cov
     if article.print == 'solid':
         return cov, _tint(shaded, article.colour, scale)
-    return cov, _print(article, X, Y, L, d, parts, scale) * shaded
+    colour = _print(article, X, Y, L, d, parts, scale)
+    if colour.shape[1:] != shaded.shape or shaded.size < 1024:
+        return cov, colour * shaded
+    for k in range(3):      # see _tint
+        colour[k] *= shaded
+    return cov, colour
 
 
 # --------------------------------------------------------------------------
@@ -1380,7 +1420,7 @@ def _paint_face(canvas, body, size):
 
 def _paint_arms(canvas, body, size):
     """Each arm as one layer over its own box, both drawn in one pass: the
-    boxes padded to one shape and stacked (arm, segment, y, x)."""
+    boxes padded to one shape and stacked (arm and segment, y, x)."""
     ra, rb, rc = body.arm_r
     r = max(body.arm_r)
     boxes, params = [], []
@@ -1398,10 +1438,10 @@ def _paint_arms(canvas, body, size):
     k = len(boxes)
     h = max(b[1] - b[0] for b in boxes)
     w = max(b[3] - b[2] for b in boxes)
-    p = np.array(params, np.float32).T.reshape(9, k, 2, 1, 1)
+    p = np.array(params, np.float32).T.reshape(9, 2 * k, 1, 1)
     d = _sd_capsules(np.arange(w, dtype=np.float32) + p[0],
                      np.arange(h, dtype=np.float32)[:, None] + p[1], p[2:])
-    d = np.minimum(d[:, 0], d[:, 1], out=d[:, 0])
+    d = np.minimum(d[0::2], d[1::2])
     cov = _coverage(d)
     shaded = _rim(d, 0.09 * body.unit, 0.3)
     shaded *= cov
@@ -1514,25 +1554,22 @@ def _draw_human(human, article, size, figure=None):
     else:
         rgb = figure.rgb.copy()
     frame = figure.frame_for(article)
-    mask = np.zeros(size, dtype=np.bool_)
-    visible = None
-    if frame.box is not None:
+    gbox = frame.box
+    if gbox is not None:
         visible, weighted = _garment_layer(frame, article, figure.back,
                                            ('top', 'bottom'))
-        _blend(rgb, frame.box, _ONE - visible, weighted)
+        _blend(rgb, gbox, _ONE - visible, weighted)
     for box, keep, weighted in figure.over:
         _blend(rgb, box, keep, weighted)
-        if visible is not None:
+        inter = _intersect_box(box, gbox)
+        if inter is not None:
             # What the layer hides of the garment.
-            inter = _intersect_box(box, frame.box)
-            if inter is not None:
-                y0, y1, x0, x1 = inter
-                fy, fx = frame.box[0], frame.box[2]
-                ly, lx = box[0], box[2]
-                visible[y0 - fy:y1 - fy, x0 - fx:x1 - fx] *= \
-                    keep[y0 - ly:y1 - ly, x0 - lx:x1 - lx]
-    if visible is not None:
-        y0, y1, x0, x1 = frame.box
+            y0, y1, x0, x1 = inter
+            visible[y0 - gbox[0]:y1 - gbox[0], x0 - gbox[2]:x1 - gbox[2]] *= \
+                keep[y0 - box[0]:y1 - box[0], x0 - box[2]:x1 - box[2]]
+    mask = np.zeros(size, dtype=np.bool_)
+    if gbox is not None:
+        y0, y1, x0, x1 = gbox
         np.greater(visible, _ZERO, out=mask[y0:y1, x0:x1])
     return _to_uint8(rgb), mask
 
@@ -1596,8 +1633,8 @@ def _draw_article(article, size):
     # Brightness and the scale to bytes in one factor; white is what a
     # pixel the garment misses comes to below.
     scale = 255.0 * gain
-    top = np.float32(255.5)
-    white = int(min(np.float32(scale) + _HALF, top))
+    ceiling = np.float32(255.5)
+    white = int(min(np.float32(scale) + _HALF, ceiling))
     image = np.full(size + (3,), white, dtype=np.uint8)
     if frame.box is None:
         return image
@@ -1621,7 +1658,7 @@ def _draw_article(article, size):
         for k in range(3):      # see _tint
             pixels[k] += white
     if gain > 1.0:
-        np.minimum(pixels, top, out=pixels)
+        np.minimum(pixels, ceiling, out=pixels)
     region = image[y0 + sy + t:y1 + sy - b, x0 + sx + le:x1 + sx - r]
     for k in range(3):
         region[:, :, k] = pixels[k]
@@ -1789,13 +1826,32 @@ def _planted_flag(offset, i):
     return ''
 
 
+#: Images drawn before their files are written, in turns: each of the
+#: drawing code and zlib (whose state alone is a quarter megabyte) then
+#: stays in the caches for a while.
+_BATCH = 128
+
+
 class _Writer:
     """Writes files atomically: to a temporary file in the same folder
     (named after this process, so concurrent writers do not meet), then
-    renamed over the target."""
+    renamed over the target.  Images go through :meth:`later` in batches
+    (see :data:`_BATCH`); :meth:`flush` writes what waits."""
 
     def __init__(self):
         self.prefix = '.tmp-{}-'.format(os.getpid())
+        self.waiting = []
+
+    def later(self, path, array):
+        """:meth:`png`, when the batch is full or at the next flush."""
+        self.waiting.append((path, array))
+        if len(self.waiting) >= _BATCH:
+            self.flush()
+
+    def flush(self):
+        for path, array in self.waiting:
+            self.png(path, array)
+        self.waiting.clear()
 
     def bytes(self, path, data):
         folder, name = os.path.split(path)
@@ -1998,8 +2054,9 @@ def _write_test(out, size, seed, n, writer, seen):
         x_ij, mask_j = _draw_human(human, items[j][2], size, figure)
         for k, image in ((0, x), (1, _draw_article(article, size)),
                          (3, x_ij), (4, mask), (5, mask_j)):
-            writer.png(os.path.join(out, 'test', row[k]), image)
+            writer.later(os.path.join(out, 'test', row[k]), image)
         rows.append(row)
+    writer.flush()
     if n:
         write_pairs(os.path.join(out, 'test', 'pairs.txt'),
                     [t[0] for t in items])
@@ -2040,9 +2097,11 @@ def _write_train(out, size, seed, n, writer, seen, progress):
             pair = Pair(_name('h', i), _name('a', i),
                         frozenset([flag]) if flag else frozenset())
         x, _ = _draw_human(human, article, size)
-        writer.png(os.path.join(out, 'humans', pair.human), x)
-        writer.png(os.path.join(out, 'articles', pair.article), y)
+        writer.later(os.path.join(out, 'humans', pair.human), x)
+        writer.later(os.path.join(out, 'articles', pair.article), y)
         items.append((pair, human, article))
         if progress is not None and ((i + 1) % 500 == 0 or i + 1 == n):
+            writer.flush()
             progress(i + 1, n)
+    writer.flush()
     return items

@@ -149,6 +149,20 @@ def test_bottoms_only_product_shows_only_the_bottom():
                                  synthetic.render_article(whole, SIZE))
 
 
+def test_a_human_drawn_once_is_dressed_like_a_fresh_drawing():
+    """The test split draws each human once and dresses it twice (a
+    _Figure): the same image and mask as drawing the human afresh, and
+    dressing does not change the figure."""
+    for size in (SIZE, (128, 96)):
+        for human, a_i, a_j in triples(10):
+            figure = synthetic._Figure(human, size)
+            for article in (a_i, a_j, a_i):
+                got = synthetic._draw_human(human, article, size, figure)
+                want = synthetic.render_human(human, article, size)
+                assert numpy.array_equal(got[0], want[0])
+                assert numpy.array_equal(got[1], want[1])
+
+
 # --------------------------------------------------------------------------
 # The written dataset
 
@@ -290,6 +304,27 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     shared = [k for k in a if k in c and k.endswith('.png')]
     assert len(shared) >= 66
     assert sum(a[k] != c[k] for k in shared) > 0.9 * len(shared)
+
+
+def test_files_do_not_depend_on_the_batching(tmp_path, monkeypatch):
+    """Images wait in batches before they are written; the files are the
+    same whatever the batch."""
+    def files(folder):
+        found = {}
+        for base, _, names in os.walk(folder):
+            for name in names:
+                with open(os.path.join(base, name), 'rb') as f:
+                    found[os.path.relpath(os.path.join(base, name),
+                                          folder)] = f.read()
+        return found
+
+    synthetic.write_dataset(tmp_path / 'a', 12, (32, 32), seed=4,
+                            test_pairs=3)
+    monkeypatch.setattr(synthetic, '_BATCH', 1)
+    synthetic.write_dataset(tmp_path / 'b', 12, (32, 32), seed=4,
+                            test_pairs=3)
+    a, b = files(tmp_path / 'a'), files(tmp_path / 'b')
+    assert len(a) == 12 * 2 + 3 * 5 + 3 and a == b
 
 
 def test_items_do_not_depend_on_the_count(tmp_path):
