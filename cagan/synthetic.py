@@ -12,7 +12,9 @@ article is known, which gives the test split its ground truth.
   ``y``); :func:`render_human` draws a human wearing an article (``x``) and the
   mask of the visible garment.
 * :func:`write_dataset` writes the layout of ``data/README.md``, planting the
-  cases the seed's data had to filter (flagged in ``pairs.txt``).
+  cases the seed's data had to filter (flagged in ``pairs.txt``), with the
+  figures framed head to feet or, as in the CAGAN paper's shop photos, head
+  to mid-thigh (:data:`FRAMINGS`).
 
 How the ground truth stays exact: a human is painted in layers (background,
 hair behind, skin, garment, then arms, hair and extra clothes on top).  The
@@ -67,8 +69,8 @@ except ImportError:
     from numpy.core.multiarray import interp as _interp
     from numpy.core.umath import clip as _clip
 
-__all__ = ['Human', 'Article', 'SyntheticSet', 'SHARES', 'sample_human',
-           'sample_article', 'render_human', 'render_article',
+__all__ = ['Human', 'Article', 'SyntheticSet', 'SHARES', 'FRAMINGS',
+           'sample_human', 'frame', 'sample_article', 'render_human', 'render_article',
            'write_dataset', 'perceptual_hash',
            'difference_hash']
 
@@ -930,6 +932,31 @@ def _profiles(rows, *profiles):
     values = _interp(rows + np.arange(0.0, 2 * n * _FAR, _FAR)[:, None],
                      kx, kv)
     return values.astype(np.float32).reshape(2, n, len(rows), 1)
+
+
+#: How a figure sits in the frame: (scale factor, top factor) applied to
+#: the drawn :class:`Human`. ``'full'``: the whole figure, head to feet (the
+#: swimwear covers about 5% of the image); ``'thigh'``: head to mid-thigh,
+#: the framing of the CAGAN paper's shop photos, where it covers about
+#: twice as much.
+FRAMINGS = {'full': (1.0, 1.0), 'thigh': (1.45, 0.7)}
+
+
+def _framing(framing):
+    try:
+        return FRAMINGS[framing]
+    except (KeyError, TypeError):
+        raise CaganError('framing must be one of {}; got {!r}'.format(
+            ', '.join(FRAMINGS), framing)) from None
+
+
+def frame(human, framing='full'):
+    """``human`` placed for a framing of :data:`FRAMINGS` (the same person,
+    drawn larger and cut by the frame for ``'thigh'``)."""
+    scale, top = _framing(framing)
+    if (scale, top) == (1.0, 1.0):
+        return human
+    return dataclasses.replace(human, scale=human.scale * scale, top=human.top * top)
 
 
 def _placement(human, size):
@@ -1959,7 +1986,7 @@ def _hamming(a, b):
 
 
 def write_dataset(out, pairs, size=(128, 96), seed=0, test_pairs=64,
-                  progress=None):
+                  progress=None, framing='full'):
     """Write a synthetic dataset in the layout of ``data/README.md``.
 
     ``out/humans/hNNNNNN.png`` (x_i), ``out/articles/aNNNNNN.png`` (y_i) and
@@ -1983,6 +2010,8 @@ def write_dataset(out, pairs, size=(128, 96), seed=0, test_pairs=64,
         test_pairs (int): test pairs, 0 (no test split) or >= 2.
         progress (callable or None): called as ``progress(done, total)``
             now and then while the training pairs are written.
+        framing (str): a key of :data:`FRAMINGS`; the same seed draws the
+            same people and articles in every framing.
 
     Returns:
         SyntheticSet: what was written.
@@ -2006,6 +2035,7 @@ def write_dataset(out, pairs, size=(128, 96), seed=0, test_pairs=64,
     if os.path.exists(out) and not os.path.isdir(out):
         raise CaganError('{}: exists and is not a folder'.format(out))
     seed, pairs, test_pairs = int(seed), int(pairs), int(test_pairs)
+    _framing(framing)  # refuse an unknown framing before writing
     folders = ['humans', 'articles']
     if test_pairs:
         folders += ['test/humans', 'test/articles', 'test/truth']
@@ -2018,8 +2048,10 @@ def write_dataset(out, pairs, size=(128, 96), seed=0, test_pairs=64,
             os.unlink(path)
     writer = _Writer()
     seen = _Designs()
-    test, truth = _write_test(out, size, seed, test_pairs, writer, seen)
-    train = _write_train(out, size, seed, pairs, writer, seen, progress)
+    test, truth = _write_test(out, size, seed, test_pairs, writer, seen,
+                              framing)
+    train = _write_train(out, size, seed, pairs, writer, seen, progress,
+                         framing)
     write_pairs(os.path.join(out, 'pairs.txt'), [t[0] for t in train])
     return SyntheticSet(out, size, seed, train, test, truth,
                         time.perf_counter() - start)
@@ -2029,11 +2061,12 @@ def _name(prefix, i):
     return '{}{:06d}.png'.format(prefix, i)
 
 
-def _write_test(out, size, seed, n, writer, seen):
+def _write_test(out, size, seed, n, writer, seen, framing):
     items, swaps = [], []
     for i in range(n):
         rng = np.random.default_rng([seed, _TEST, i])
-        human = sample_human(rng, back_view=False, extra_garment=False)
+        human = frame(sample_human(rng, back_view=False,
+                                   extra_garment=False), framing)
         article = _new_article(rng, seen)
         items.append((Pair(_name('h', i), _name('a', i)), human, article))
         # Swap to another test article (all are distinct by design).
@@ -2067,7 +2100,7 @@ def _write_test(out, size, seed, n, writer, seen):
     return items, rows
 
 
-def _write_train(out, size, seed, n, writer, seen, progress):
+def _write_train(out, size, seed, n, writer, seen, progress, framing):
     offset = float(np.random.default_rng([seed, _FLAGS]).random())
     flags = [_planted_flag(offset, i) for i in range(n)]
     items = []
@@ -2084,8 +2117,9 @@ def _write_train(out, size, seed, n, writer, seen, progress):
                 flag = ''
             else:
                 original = items[j]
-        human = sample_human(rng, back_view=flag == 'back_view',
-                             extra_garment=flag == 'extra_garment')
+        human = frame(sample_human(rng, back_view=flag == 'back_view',
+                                   extra_garment=flag == 'extra_garment'),
+                      framing)
         if original is not None:
             article, y = _reshoot(rng, original[2], size)
             pair = Pair(_name('h', i), _name('a', i),

@@ -3,6 +3,8 @@
     python scripts/make_synthetic.py --out data/synthetic --pairs 2000
     python scripts/make_synthetic.py --out /tmp/s --pairs 500 \
         --size 256x256 --seed 1 --test 32
+    python scripts/make_synthetic.py --out data/synthetic --pairs 1200 \
+        --framing thigh
 
 Writes DIR/humans/, DIR/articles/, DIR/pairs.txt (with planted, flagged
 cases) and DIR/test/ with ground truth, as data/README.md describes, then
@@ -34,6 +36,11 @@ def main(argv=None):
     parser.add_argument('--test', type=cli.at_least(0), default=64,
                         help='test pairs with ground truth, 0 or >= 2 '
                         '(default 64)')
+    parser.add_argument('--framing', choices=sorted(synthetic.FRAMINGS),
+                        default='full',
+                        help="'full': head to feet (default); 'thigh': head "
+                        "to mid-thigh, as the CAGAN paper's shop photos "
+                        "(the swimwear about twice the area)")
     args = parser.parse_args(argv)
 
     def progress(done, total):
@@ -43,7 +50,8 @@ def main(argv=None):
 
     try:
         result = synthetic.write_dataset(args.out, args.pairs, args.size,
-                                         args.seed, args.test, progress)
+                                         args.seed, args.test, progress,
+                                         args.framing)
     except CaganError as e:
         parser.exit(2, '{}: error: {}\n'.format(parser.prog, e))
     except OSError as e:   # cannot write there: no traceback either

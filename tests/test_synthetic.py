@@ -327,6 +327,42 @@ def test_files_do_not_depend_on_the_batching(tmp_path, monkeypatch):
     assert len(a) == 12 * 2 + 3 * 5 + 3 and a == b
 
 
+def test_thigh_framing_shows_the_same_people_larger(tmp_path):
+    """The same seed draws the same people and articles in both framings;
+    head-to-thigh framing makes the garment (its mask) about twice as
+    large, and the articles' files are the same bytes."""
+    for framing in synthetic.FRAMINGS:
+        synthetic.write_dataset(tmp_path / framing, 4, (64, 48), seed=2,
+                                test_pairs=12, framing=framing)
+    full, thigh = tmp_path / 'full' / 'test', tmp_path / 'thigh' / 'test'
+    names = sorted(os.listdir(full / 'articles'))
+    assert names == sorted(os.listdir(thigh / 'articles'))
+    for name in names:
+        assert ((full / 'articles' / name).read_bytes()
+                == (thigh / 'articles' / name).read_bytes())
+    masks = [name for name in os.listdir(full / 'truth')
+             if name.endswith('_mask.png')]
+    area = {framing: sum((load(tmp_path / framing / 'test' / 'truth' / m)[0]
+                          > 127).mean() for m in masks)
+            for framing in synthetic.FRAMINGS}
+    assert 1.6 < area["thigh"] / area["full"] < 2.6
+
+
+def test_framing_keeps_the_person_and_refuses_unknown_ones():
+    rng = numpy.random.default_rng(1)
+    human = synthetic.sample_human(rng)
+    assert synthetic.frame(human, 'full') is human
+    thigh = synthetic.frame(human, 'thigh')
+    assert thigh.scale > human.scale and thigh.top < human.top
+    assert (dataclasses.replace(thigh, scale=human.scale, top=human.top)
+            == human)
+    for bad in ('waist', None, 3):
+        with pytest.raises(CaganError, match='framing must be one of'):
+            synthetic.frame(human, bad)
+    with pytest.raises(CaganError, match='framing'):
+        synthetic.write_dataset('/nonexistent/never', 2, framing='knee')
+
+
 def test_items_do_not_depend_on_the_count(tmp_path):
     """A longer run starts with the pairs of a shorter one."""
     short = synthetic.write_dataset(tmp_path / 's', 20, (32, 32), seed=2,
@@ -400,6 +436,7 @@ def test_script_writes_a_dataset(tmp_path):
     ('--pairs', '5', '--test', '1'),
     ('--pairs', '5', '--seed', '-1'),
     ('--pairs', '5', '--out', 'FILE'),
+    ('--pairs', '5', '--framing', 'waist'),
 ])
 def test_script_bad_arguments_give_one_line(tmp_path, args):
     (tmp_path / 'file').write_text('x')
