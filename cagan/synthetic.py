@@ -70,8 +70,8 @@ except ImportError:
     from numpy.core.umath import clip as _clip
 
 __all__ = ['Human', 'Article', 'SyntheticSet', 'SHARES', 'FRAMINGS',
-           'sample_human', 'frame', 'sample_article', 'render_human', 'render_article',
-           'write_dataset', 'perceptual_hash',
+           'sample_human', 'frame', 'sample_article', 'render_human',
+           'render_article', 'write_dataset', 'perceptual_hash',
            'difference_hash']
 
 #: Shares of the training pairs planted with each flag (mutually exclusive).
@@ -954,9 +954,8 @@ def frame(human, framing='full'):
     """``human`` placed for a framing of :data:`FRAMINGS` (the same person,
     drawn larger and cut by the frame for ``'thigh'``)."""
     scale, top = _framing(framing)
-    if (scale, top) == (1.0, 1.0):
-        return human
-    return dataclasses.replace(human, scale=human.scale * scale, top=human.top * top)
+    return dataclasses.replace(human, scale=human.scale * scale,
+                               top=human.top * top)
 
 
 def _placement(human, size):

@@ -351,7 +351,7 @@ def test_thigh_framing_shows_the_same_people_larger(tmp_path):
 def test_framing_keeps_the_person_and_refuses_unknown_ones():
     rng = numpy.random.default_rng(1)
     human = synthetic.sample_human(rng)
-    assert synthetic.frame(human, 'full') is human
+    assert synthetic.frame(human, 'full') == human
     thigh = synthetic.frame(human, 'thigh')
     assert thigh.scale > human.scale and thigh.top < human.top
     assert (dataclasses.replace(thigh, scale=human.scale, top=human.top)
