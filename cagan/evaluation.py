@@ -145,9 +145,19 @@ def score_truth(gen, truth, worn=True, device='@numpy', batch=16):
 
 def baseline_truth(truth):
     """Mean scores of doing nothing (``x_ij = x_i``) on a TruthSet."""
+    return _mean_over(metrics.do_nothing_scores, truth)
+
+
+def oracle_truth(truth):
+    """Mean scores of the flat-colour oracle on a TruthSet (see
+    :func:`cagan.metrics.flat_oracle_scores`)."""
+    return _mean_over(metrics.flat_oracle_scores, truth)
+
+
+def _mean_over(scores, truth):
     return metrics.mean_scores(
-        metrics.do_nothing_scores(truth.x_i[k], truth.truth[k],
-                                  truth.mask_i[k], truth.mask_j[k])
+        scores(truth.x_i[k], truth.truth[k], truth.mask_i[k],
+               truth.mask_j[k])
         for k in range(len(truth)))
 
 

@@ -4,11 +4,13 @@
     python scripts/evaluate.py --model results/paper --data data/viton-hd --swaps 500
 
 On data with ground truth (the synthetic test split) it prints, for the
-model with the worn article given, without it, and for the do-nothing
-baseline (x_ij = x_i): L1 and SSIM inside the changed region (old and new
-garment), IoU of alpha > 0.5 with that region, L1 outside it, whole-image
-SSIM and PSNR; on any data the cycle and self errors. A table for people,
-then one JSON line for scripts.
+model with the worn article given, without it, and for two references: doing
+nothing (x_ij = x_i) and a flat-colour oracle (the true outline, each part
+painted its mean true colour: what exact placement without any detail
+scores): L1 and SSIM inside the changed region (old and new garment), IoU of
+alpha > 0.5 with that region, L1 outside it, whole-image SSIM and PSNR; on
+any data the cycle and self errors. A table for people, then one JSON line
+for scripts.
 """
 
 import json
@@ -25,6 +27,10 @@ ROWS = {
     'ssim': 'SSIM, whole image (higher)',
     'psnr': 'PSNR, whole image, dB (higher)',
 }
+
+#: The table's columns: the model with and without the worn article, then
+#: the references below and above it.
+COLUMNS = ('worn', 'no_worn', 'do_nothing', 'flat_oracle')
 
 
 def finite(scores):
@@ -59,6 +65,7 @@ def main(argv=None):
         result['worn'] = evaluation.score_truth(gen, truth, True, device)
         result['no_worn'] = evaluation.score_truth(gen, truth, False, device)
         result['do_nothing'] = evaluation.baseline_truth(truth)
+        result['flat_oracle'] = evaluation.oracle_truth(truth)
         triplets = (truth.x_i, truth.y_i, truth.y_j)
     else:
         triplets = evaluation.held_out_triplets(root, size, 0, args.swaps)
@@ -68,12 +75,11 @@ def main(argv=None):
     print('{} on {} ({} held-out swaps, {}x{}):'.format(
         weights, root, result['swaps'], *size))
     if found:
-        print('{:46s} {:>10s} {:>10s} {:>10s}'.format(
-            '', 'worn given', 'no worn', 'do nothing'))
+        print('{:46s} {:>10s} {:>10s} {:>10s} {:>11s}'.format(
+            '', 'worn given', 'no worn', 'do nothing', 'flat oracle'))
         for key, label in ROWS.items():
-            print('{:46s} {:10.4f} {:10.4f} {:10.4f}'.format(
-                label, result['worn'][key], result['no_worn'][key],
-                result['do_nothing'][key]))
+            print('{:46s} {:10.4f} {:10.4f} {:10.4f} {:11.4f}'.format(
+                label, *(result[column][key] for column in COLUMNS)))
     else:
         print('no ground truth ({} has no test/truth.txt): scores that need '
               'none'.format(root))
@@ -81,7 +87,7 @@ def main(argv=None):
                                    result['cycle_error']))
     print('{:46s} {:10.4f}'.format('self error |x_i - G(x_i, y_i, y_i)|',
                                    result['self_error']))
-    for key in ('worn', 'no_worn', 'do_nothing'):
+    for key in COLUMNS:
         if key in result:
             result[key] = finite(result[key])
     print(json.dumps(result, sort_keys=True))

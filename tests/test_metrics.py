@@ -50,6 +50,28 @@ def test_do_nothing_baseline(rng):
     json.dumps(s)  # every value is finite here, plain floats
 
 
+
+def test_flat_oracle_is_exact_on_flat_colours():
+    # Skin everywhere, a red old garment and a larger blue new one.
+    x_i = numpy.empty((3, 8, 8)); x_i[...] = [[[0.8]], [[0.6]], [[0.5]]]
+    truth = x_i.copy()
+    mask_i = numpy.zeros((8, 8), bool); mask_i[2:5, 2:6] = True
+    mask_j = numpy.zeros((8, 8), bool); mask_j[3:7, 1:7] = True
+    x_i[:, mask_i] = [[1], [0], [0]]
+    truth[:, mask_j] = [[0], [0], [1]]
+    s = metrics.flat_oracle_scores(x_i, truth, mask_i, mask_j)
+    assert s['changed_l1'] == 0 and s['outside_l1'] == 0
+    assert s['alpha_iou'] == 1
+
+
+def test_flat_oracle_sits_between_nothing_and_perfect(rng):
+    x_i, truth, mask_i, mask_j = swap_case(rng)
+    s = metrics.flat_oracle_scores(x_i, truth, mask_i, mask_j)
+    nothing = metrics.do_nothing_scores(x_i, truth, mask_i, mask_j)
+    assert 0 < s['changed_l1'] < nothing['changed_l1']
+    assert s['outside_l1'] == 0 and s['alpha_iou'] == 1
+
+
 def test_inverted_alpha_has_zero_iou(rng):
     x_i, truth, mask_i, mask_j = swap_case(rng)
     alpha = (~(mask_i | mask_j)).astype(numpy.float32)

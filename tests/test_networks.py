@@ -142,6 +142,28 @@ def test_noise_only_in_train_mode_float32_and_seeded(rng):
     assert abs(float(noise.std()) - 0.2) < 0.01
 
 
+
+@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
+@pytest.mark.parametrize('shape', [(7, 3, 5), (400001,)])
+def test_noise_is_gaussian(dtype, shape):
+    from cagan.links.discriminator import _normal
+    dtype = numpy.dtype(dtype)
+    z = _normal(numpy.random.default_rng(0), shape, dtype, dtype.type(0.5))
+    assert z.shape == shape and z.dtype == dtype
+    if len(shape) > 1:
+        return
+    z = z.astype(numpy.float64) / 0.5
+    n = len(z)
+    assert abs(z.mean()) < 5 / n ** 0.5
+    assert abs(z.std() - 1) < 5 / n ** 0.5
+    # Normal probabilities of |z| < 1, 2, 3 and the kurtosis (3).
+    for k, p in ((1, 0.682689), (2, 0.954500), (3, 0.997300)):
+        assert abs(numpy.mean(abs(z) < k) - p) < 5 * (p * (1 - p) / n) ** .5
+    assert abs((z ** 4).mean() - 3) < 0.05
+    # Box-Muller's two halves (cos and sin of one angle) are independent.
+    half = n // 2
+    assert abs(numpy.corrcoef(z[:half], z[half:2 * half])[0, 1]) < 0.01
+
 @pytest.mark.parametrize('kwargs, words', [
     (dict(size=(100, 100)), 'multiples of 16'),
     (dict(size=(16, 16)), 'at least 2 pixels'),

@@ -188,13 +188,17 @@ def test_evaluate_prints_a_table_and_a_json_line(model, truth_data):
     lines = result.stdout.splitlines()
     scores = json.loads(lines[-1])
     assert scores['swaps'] == 4
-    for key in ('worn', 'no_worn', 'do_nothing'):
+    for key in ('worn', 'no_worn', 'do_nothing', 'flat_oracle'):
         assert set(scores[key]) == {'changed_l1', 'changed_ssim',
                                     'alpha_iou', 'outside_l1', 'ssim',
                                     'psnr'}
     assert scores['do_nothing']['alpha_iou'] == 0
+    assert scores['flat_oracle']['alpha_iou'] == 1
+    assert (scores['flat_oracle']['changed_l1']
+            < scores['do_nothing']['changed_l1'])
     assert 0 <= scores['cycle_error'] <= 1
-    assert any('do nothing' in line for line in lines)
+    assert any('do nothing' in line and 'flat oracle' in line
+               for line in lines)
 
 
 def test_evaluation_scores_a_perfect_and_a_lazy_generator(truth_data):
@@ -216,3 +220,7 @@ def test_evaluation_scores_a_perfect_and_a_lazy_generator(truth_data):
     assert perfect['changed_l1'] == 0 and perfect['alpha_iou'] == 1
     lazy = evaluation.baseline_truth(truth)
     assert lazy['changed_l1'] > 0.05 and lazy['alpha_iou'] == 0
+    flat = evaluation.oracle_truth(truth)
+    assert 0 < flat['changed_l1'] < lazy['changed_l1']
+    assert flat['alpha_iou'] == 1
+    assert flat['outside_l1'] == lazy['outside_l1']  # x_i kept there

@@ -1,3 +1,5 @@
+import math
+
 import chainer
 import chainer.links as L
 import numpy
@@ -8,6 +10,32 @@ from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
 HEADS = ('linear', 'patch')
+
+
+def _normal(rng, shape, dtype, sigma):
+    """``sigma`` times standard normal draws, ``shape``, in ``dtype``.
+
+    Box-Muller over ``dtype`` uniforms, which NumPy turns into normals about
+    twice as fast as its own ziggurat ``standard_normal`` in float32 (the
+    noise was 10% of a CPU step at 128x96). Exact Gaussians: float32
+    uniforms only cut the tails beyond 5.7 sigma.
+    """
+    n = math.prod(shape)
+    half = (n + 1) // 2
+    u = rng.random(2 * half, dtype=dtype)
+    radius, angle = u[:half], u[half:]
+    numpy.subtract(1, radius, out=radius)  # (0, 1]: the log stays finite
+    numpy.log(radius, out=radius)
+    radius *= dtype.type(-2)
+    numpy.sqrt(radius, out=radius)
+    radius *= sigma
+    angle *= dtype.type(2 * math.pi)
+    out = numpy.empty(2 * half, dtype)
+    numpy.cos(angle, out=out[:half])
+    numpy.sin(angle, out=out[half:])
+    out[:half] *= radius
+    out[half:] *= radius
+    return out[:n].reshape(shape)
 
 
 class Discriminator(chainer.Chain):
@@ -116,9 +144,13 @@ class Discriminator(chainer.Chain):
     def _add_noise(self, h):
         if not chainer.config.train or not self.noise_sigma:
             return h
-        noise = self._noise_rng(h.array).standard_normal(
-            h.shape, dtype=h.dtype)
-        noise *= h.dtype.type(self.noise_sigma)
+        rng = self._noise_rng(h.array)
+        sigma = h.dtype.type(self.noise_sigma)
+        if isinstance(rng, numpy.random.Generator):
+            noise = _normal(rng, h.shape, h.dtype, sigma)
+        else:
+            noise = rng.standard_normal(h.shape, dtype=h.dtype)
+            noise *= sigma
         return h + noise
 
     def forward(self, x):
