@@ -130,12 +130,20 @@ def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def training_step(config, device, steps=3, warmup=1):
+def training_step(config, device, steps=3, warmup=1, ceiling_n=None):
     """Time CAGAN training steps for a resolved config on random triplets.
+
+    Each timed step is followed by a short GEMM ceiling sample
+    (:func:`gemm_ceiling` with ``n=ceiling_n``, 3 repeats), and the ratio
+    is the median of the per-step ratios: a step and its ceiling see the
+    same load, which on a shared machine swings the ceiling by 1.5x within
+    a minute.
 
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
-        ``images_per_s``, ``gflop`` per step, ``gflops`` achieved.
+        ``images_per_s``, ``gflop`` per step, ``gflops`` achieved,
+        ``ceiling_gflops`` (median of the samples) and ``ratio`` (median of
+        step GFLOP/s over the ceiling sample next to it).
     """
     data, model = config['data'], config['model']
     size, batch = data['size'], config['train']['batch']
@@ -154,7 +162,8 @@ def training_step(config, device, steps=3, warmup=1):
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
-    times = []
+    gflop = step_gflop(batch, model['ch'], size, model['head'])
+    times, ceilings = [], []
     for k in range(warmup + steps):
         _sync(device)
         start = time.perf_counter()
@@ -163,11 +172,14 @@ def training_step(config, device, steps=3, warmup=1):
         _sync(device)
         if k >= warmup:
             times.append(time.perf_counter() - start)
+            ceilings.append(gemm_ceiling(device, ceiling_n, repeats=3))
     seconds = statistics.median(times)
-    gflop = step_gflop(batch, model['ch'], size, model['head'])
     return {'seconds': seconds, 'steps': steps,
             'images_per_s': batch / seconds, 'gflop': gflop,
-            'gflops': gflop / seconds}
+            'gflops': gflop / seconds,
+            'ceiling_gflops': statistics.median(ceilings),
+            'ratio': statistics.median(gflop / t / c
+                                       for t, c in zip(times, ceilings))}
 
 
 def swap_latency(config, device, photo_size=(1024, 768), repeats=5):

@@ -23,8 +23,11 @@ def test_a_tiny_step_is_timed_and_layers_can_be_swapped():
                                'model': {'ch': 8},
                                'train': {'batch': 2}}, 'test')
     device = chainer.get_device('@numpy')
-    fast = benchmark.training_step(resolved, device, steps=1)
+    fast = benchmark.training_step(resolved, device, steps=1, ceiling_n=64)
     assert fast['seconds'] > 0 and fast['gflop'] > 0
+    # One step: its ratio is against the ceiling sample taken after it.
+    assert fast['ratio'] == pytest.approx(fast['gflops']
+                                          / fast['ceiling_gflops'])
     from cagan import functions
     from cagan.links import generator
     original = generator.convolution
