@@ -135,16 +135,23 @@ def _depth_to_space(xs, out):
     return out
 
 
+def _shifts(a, h, w, sign):
+    """View (n, h, w, 2, 2, K) of ``a`` (n, ., ., K) with v[:, i, j, di, dj]
+    = a[:, i + sign di, j + sign dj]: copied in one assignment, about twice
+    as fast as four slice assignments (measured for every layer here)."""
+    s = a.strides
+    return numpy.lib.stride_tricks.as_strided(
+        a, (a.shape[0], h, w, 2, 2, a.shape[3]),
+        (s[0], s[1], s[2], sign * s[1], sign * s[2], s[3]), writeable=False)
+
+
 def _im2col(xs, out):
     """``xs`` (n, h+1, w+1, 2, 2, C) -> columns ``out`` (n h w, 16 C) in
     order [di, dj, p, q, c]: four contiguous shifted slices."""
     n, h1, w1 = xs.shape[:3]
     h, w = h1 - 1, w1 - 1
-    xs4 = xs.reshape(n, h1, w1, -1)
-    col = out.reshape(n, h, w, 2, 2, -1)
-    for di in (0, 1):
-        for dj in (0, 1):
-            col[:, :, :, di, dj] = xs4[:, di:di + h, dj:dj + w]
+    out.reshape(n, h, w, 2, 2, -1)[...] = _shifts(
+        xs.reshape(n, h1, w1, -1), h, w, 1)
     return out
 
 
@@ -321,10 +328,9 @@ def _phase_columns(gy, gyp, out):
     one: ``gyp`` (n, h+2, w+2, O) is a buffer whose pad ring is zero."""
     n, _, h, w = gy.shape
     gyp[:, 1:h + 1, 1:w + 1] = gy.transpose(0, 2, 3, 1)
-    c6 = out.reshape(n, h + 1, w + 1, 2, 2, -1)
-    for di in (0, 1):
-        for dj in (0, 1):
-            c6[:, :, :, di, dj] = gyp[:, 1 - di:h + 2 - di, 1 - dj:w + 2 - dj]
+    # Shifts of -di, -dj from gyp[:, 1, 1]: the view stays inside gyp.
+    out.reshape(n, h + 1, w + 1, 2, 2, -1)[...] = _shifts(
+        gyp[:, 1:, 1:], h + 1, w + 1, -1)
     return out
 
 
