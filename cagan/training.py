@@ -208,7 +208,10 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
         def extend_root(*args, **kwargs):
             pass
 
-    log_every = (train['log_every'], 'iteration')
+    # At the last iteration too: else the final iterations and the last
+    # epoch's scores never reach the log when the run's length is not a
+    # multiple of log_every.
+    log_every = EveryOrEnd(train['log_every'], epochs)
     ranks = None
     if comm is not None:
         info = distributed.describe(comm, config)

@@ -39,6 +39,20 @@ def tiny_config(root, **train):
     }, 'test')
 
 
+
+def test_the_last_iteration_is_logged_whatever_log_every(tmp_path,
+                                                        data_root):
+    # A run shorter than log_every: without an entry at the end, its
+    # iterations and its epoch's scores would never reach the log.
+    out = tmp_path / 'run'
+    trainer = training.make_trainer(
+        tiny_config(data_root, epochs=1, log_every=1000), out)
+    trainer.run()
+    log = json.loads((out / 'log').read_text())
+    assert [e['iteration'] for e in log] == [trainer.updater.iteration]
+    assert 'eval/changed_l1' in log[0] and 'gen/loss' in log[0]
+    assert (out / 'loss.png').is_file()
+
 def weights(path):
     with numpy.load(str(path)) as f:
         return {k: f[k] for k in f.files}
