@@ -282,7 +282,6 @@ def do_nothing_scores(x_i, truth, mask_i, mask_j):
     return score_swap(x_i, x_i, truth, alpha, mask_i, mask_j)
 
 
-
 def flat_oracle_scores(x_i, truth, mask_i, mask_j):
     """:func:`score_swap` of a *flat-colour oracle*: a reference from above.
 
@@ -313,6 +312,7 @@ def flat_oracle_scores(x_i, truth, mask_i, mask_j):
             x_ij[:, part] = truth[:, part].mean(axis=1, keepdims=True)
     return score_swap(x_i, x_ij, truth, region.astype(numpy.float32),
                       mask_i, mask_j)
+
 
 def mean_scores(scores):
     """Average each key over a list of score dicts.
