@@ -177,9 +177,10 @@ class TripletDataset(chainer_dataset.DatasetMixin):
             is shown :func:`cagan.updater.neutral_article` instead of y_i
             (not in the seed, which always gave the worn article): it
             teaches the generator to swap when only a photo of the person
-            and the new article are at hand. With dropout, examples get a fourth item, ``shown``: a
-            float32 scalar, 0 where y_i is to be hidden; the real y_i stays
-            in the example for the cycle pass and the discriminator.
+            and the new article are at hand. With dropout, examples get a
+            fourth item, ``shown``: a float32 scalar, 0 where y_i is to be
+            hidden; the real y_i stays in the example for the cycle pass and
+            the discriminator.
 
     Raises:
         cagan.errors.DataError: every unreadable image, one line each.

@@ -39,7 +39,6 @@ def tiny_config(root, **train):
     }, 'test')
 
 
-
 def test_the_last_iteration_is_logged_whatever_log_every(tmp_path,
                                                         data_root):
     # A run shorter than log_every: without an entry at the end, its
