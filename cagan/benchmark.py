@@ -85,17 +85,19 @@ def _dis_layers(batch, ch, size, head):
 def step_gflop(batch, ch, size, head='linear'):
     """GFLOP of one CAGAN training step, counted from the layer shapes.
 
-    2 flops per multiply-add; a backward pass costs twice its forward
-    (input and weight gradients), once for a first layer whose input needs
-    no gradient. A step is G(x_i, y_i, y_j), G(x_ij, y_j, y_i) and D(x_ij,
-    y_j) forward and backward, then D on 3 pairs forward and backward.
+    2 flops per multiply-add; a backward pass costs its forward once for the
+    input gradients (not for a first layer whose input needs none) and once
+    for the weight gradients. A step is G(x_i, y_i, y_j) and G(x_ij, y_j,
+    y_i) forward and backward, D(x_ij, y_j) forward and back to its input
+    only (G's update needs no D weight gradient), then D on 3 pairs forward
+    and backward.
     """
-    def passes(layers, input_grad):
-        return sum(m * (3 if input_grad or not first else 2)
+    def passes(layers, input_grad, weight_grad=True):
+        return sum(m * (1 + (input_grad or not first) + weight_grad)
                    for m, first in layers)
     total = (passes(_gen_layers(batch, ch, size), False)
              + passes(_gen_layers(batch, ch, size), True)
-             + passes(_dis_layers(batch, ch, size, head), True)
+             + passes(_dis_layers(batch, ch, size, head), True, False)
              + passes(_dis_layers(3 * batch, ch, size, head), False))
     return 2 * total / 1e9
 

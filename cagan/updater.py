@@ -108,8 +108,10 @@ class CAGANUpdater(updaters.StandardUpdater):
         report = {'loss': loss, 'loss_adv': loss_adv, 'loss_cyc': loss_cyc,
                   'loss_id': loss_id}
         self._check_finite('gen', report)
-        gen.cleargrads()  # D's grads from this pass are cleared before D's step
-        loss.backward()
+        # Only G's gradients: chainer.grad prunes the backward pass to the
+        # paths that reach G's parameters, so D's weight gradients (which
+        # D's own step computes afresh) are never computed here.
+        chainer.grad([loss], list(gen.params()), set_grad=True)
         gen_opt.update()
         report['alpha'] = F.mean(alpha)
         chainer.report(report, gen)
