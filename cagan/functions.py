@@ -247,16 +247,25 @@ def _conv_forward(x, W, b, Wr=None):
     return y
 
 
-def _use_phases(O, C, h, w):
+def _use_phases(O, C, h, w, need_x=True):
     """Whether the gradients of a convolution with ``C`` input and ``O``
     output channels and an (h, w) output take the phase form (see
-    :class:`_GradX` and :func:`_conv_backward_phases`).
+    :class:`_GradX` and :func:`_conv_backward_phases`); ``need_x``: whether
+    the input gradient is wanted, or only the weight gradient.
 
-    Measured per layer: it wins on large maps (its pad ring adds few rows)
-    with enough input channels that the 16 C wide columns are big; the
-    plain form wins on small maps (8x6: 31% more rows) and for C < 32.
+    The phase form builds ``4 O`` and ``4 C`` wide arrays per position where
+    the plain form builds ``16 C`` wide columns (and, for the input
+    gradient, adds them back: col2im), but its pad ring adds rows, and GEMM
+    work, in proportion ``(h+1)(w+1) / (h w)``: 31% on an 8x6 map. Measured
+    on every layer shape of the demo's and the paper's networks: with the
+    input gradient it wins where that ring is small or where ``C <= 64``
+    (the copies then outweigh the GEMMs); for the weight gradient alone,
+    where the ring is small and ``4 O < 16 C``.
     """
-    return C >= 32 and 5 * (h + 1) * (w + 1) <= 6 * h * w
+    small_ring = 5 * (h + 1) * (w + 1) <= 6 * h * w
+    if need_x:
+        return small_ring or C <= 64
+    return small_ring and O < 4 * C
 
 
 class _GradX(object):
@@ -274,14 +283,15 @@ class _GradX(object):
       ``O`` is small) on a few more rows (the pad ring).
     """
 
-    def __init__(self, W, n, h, w, dtype, Wr=None, shape=None):
+    def __init__(self, W, n, h, w, dtype, Wr=None, shape=None, phases=None):
         """``W`` (O, C, 4, 4), or None and its ``shape`` when only
-        :meth:`phase_columns` will be used; buffers for ``n`` samples."""
+        :meth:`phase_columns` will be used; buffers for ``n`` samples;
+        ``phases``: the form (default: :func:`_use_phases`'s choice)."""
         O, C = (W.shape if W is not None else shape)[:2]
         self.h, self.w, self.C, self.O = h, w, C, O
         if Wr is None and W is not None:
             Wr = _w_rows(W)
-        self.phases = _use_phases(O, C, h, w)
+        self.phases = _use_phases(O, C, h, w) if phases is None else phases
         if self.phases:
             if Wr is not None:
                 self.W2 = numpy.ascontiguousarray(
@@ -369,7 +379,7 @@ def _conv_backward(x, W, gy, need_x, need_w, Wr=None):
     :func:`_w_rows` gives it, if already built."""
     B, O, h, w = gy.shape
     C = x.shape[1]
-    if _use_phases(O, C, h, w):
+    if _use_phases(O, C, h, w, need_x):
         return _conv_backward_phases(x, W, gy, need_x, need_w, Wr)
     columns = _Columns(x)
     n = columns.chunks[0][1]
@@ -417,7 +427,7 @@ def _conv_backward_phases(x, W, gy, need_x, need_w, Wr=None):
     chunks = _chunks(B, positions, 4 * (O + C) * x.itemsize)
     n = chunks[0][1]
     grad_x = _GradX(W if need_x else None, n, h, w, gy.dtype, Wr,
-                    shape=(O, C))
+                    shape=(O, C), phases=True)
     if need_x:
         gx = numpy.empty(x.shape, x.dtype)
     if need_w:
@@ -450,13 +460,15 @@ def _deconv_backward(x, W, gy, need_x, need_w, Wr=None):
     O = gy.shape[1]
     columns = _Columns(gy)
     n = columns.chunks[0][1]
-    phases = need_w and _use_phases(C, O, h, w)
+    # With the input gradient, gy's columns are built anyway and the plain
+    # weight gradient reuses them: the phase form pays only without it.
+    phases = need_w and not need_x and _use_phases(C, O, h, w, False)
     if need_x:
         Wt = (_w_rows(W) if Wr is None else Wr).T
         gx = numpy.empty(x.shape, x.dtype)
         y_buf = numpy.empty((n * h * w, C), x.dtype)
     if phases:
-        phase_x = _GradX(None, n, h, w, x.dtype, shape=(C, O))
+        phase_x = _GradX(None, n, h, w, x.dtype, shape=(C, O), phases=True)
     elif need_w:
         rows_buf = numpy.empty((n * h * w, C), x.dtype)
     acc = None
