@@ -220,10 +220,12 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
                                       'effective_batch')}
     extend_root(extensions.LogReport(
         trigger=log_every, postprocess=ranks and (lambda e: e.update(ranks))))
+    # Points every log_every iterations, drawn with the previews.
+    preview_every = EveryOrEnd(config['preview']['every'], epochs)
     extend_root(PlotReport(list(LOSS_KEYS), 'iteration', log_every,
-                           filename='loss.png'))
+                           filename='loss.png', draw_trigger=preview_every))
     extend_root(PlotReport(['gen/alpha'], 'iteration', log_every,
-                           filename='alpha.png'))
+                           filename='alpha.png', draw_trigger=preview_every))
     extend_root(extensions.PrintReport(list(PRINT_KEYS)))
     if progress:
         extend_root(extensions.ProgressBar(update_interval=1))
@@ -237,8 +239,7 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
         extend_root(evaluation.Evaluation(gen, truth, held_out, device))
         extend_root(PlotReport(list(EVAL_KEYS), 'epoch', (1, 'epoch'),
                                filename='eval.png'))
-    extend_root(Preview(gen, *preview, device=device),
-                trigger=EveryOrEnd(config['preview']['every'], epochs))
+    extend_root(Preview(gen, *preview, device=device), trigger=preview_every)
     extend_root(extensions.snapshot_object(gen, GEN_NAME),
                 trigger=(1, 'epoch'))
     extend_root(extensions.snapshot_object(dis, DIS_NAME),

@@ -12,7 +12,7 @@ import pytest
 from cagan import config, dataset, inference, synthetic, training
 from cagan.errors import ConfigError, DataError
 from cagan.serialization import load_npz
-from cagan.extensions import PlotReport, remove_partial
+from cagan.extensions import EveryOrEnd, PlotReport, remove_partial
 from cagan.visualize import Preview, swap_grid
 
 import cagan
@@ -236,6 +236,27 @@ def test_plot_report_does_not_add_a_point_after_resume():
     # A resumed run's first call, mid-interval: no point.
     assert not report._trigger(mock_trainer('.', 7))
     assert report._trigger(mock_trainer('.', 10))
+
+
+def test_plot_report_draws_only_with_its_draw_trigger(tmp_path):
+    # Points every 2 iterations; drawn at the first point, then at the
+    # first point after every 6th iteration.
+    report = PlotReport(['gen/loss'], 'iteration', (2, 'iteration'),
+                        filename='p.png', draw_trigger=EveryOrEnd(6, 1))
+    png = tmp_path / 'p.png'
+    drawn = []
+    for iteration in range(1, 10):
+        trainer = mock_trainer(tmp_path, iteration)
+        trainer.observation = {'gen/loss': float(iteration)}
+        trainer.is_before_training = False
+        report(trainer)
+        if png.exists():
+            drawn.append(iteration)
+            png.unlink()
+    assert drawn == [2, 6]
+    assert report._data['gen/loss'] == [(2, 1.5), (4, 3.5), (6, 5.5),
+                                        (8, 7.5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_side_by_side_scales_rows_to_one_height():
