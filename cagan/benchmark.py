@@ -3,6 +3,9 @@
 Every figure is measured in the calling process and reported with the same
 process's float32 matrix-multiply ceiling, so the headline is the ratio
 achieved / ceiling, which drifts far less than seconds on shared machines.
+Under ``mpiexec`` with a ChainerMN communicator (``comm``), the training
+step is the data-parallel one of ``scripts/train.py --communicator``, and
+the ceiling is every rank's, sampled at once and summed: the machine's.
 """
 
 import contextlib
@@ -17,7 +20,8 @@ import numpy
 from chainer import iterators
 
 from cagan import config as config_module
-from cagan import training
+from cagan import distributed, training
+from cagan.errors import ConfigError
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
 
@@ -27,11 +31,21 @@ def _sync(device):
         device.xp.cuda.Stream.null.synchronize()
 
 
-def gemm_ceiling(device, n=None, repeats=7):
+def _together(comm):
+    if comm is not None:
+        comm.mpi_comm.Barrier()
+
+
+def gemm_ceiling(device, n=None, repeats=7, comm=None):
     """Median GFLOP/s of an ``n x n`` float32 matmul on ``device``.
 
-    ``n`` defaults to 2048 on the CPU and 4096 on a GPU.
+    ``n`` defaults to 2048 on the CPU and 4096 on a GPU. With ``comm``,
+    every rank measures at the same time and the sum is returned (on every
+    rank): what the ranks' processes get from the machine together.
     """
+    if comm is not None:
+        _together(comm)
+        return comm.mpi_comm.allreduce(gemm_ceiling(device, n, repeats))
     xp = device.xp
     n = n or (2048 if xp is numpy else 4096)
     rng = numpy.random.default_rng(0)
@@ -132,7 +146,8 @@ def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def training_step(config, device, steps=3, warmup=1, ceiling_n=None):
+def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
+                  comm=None):
     """Time CAGAN training steps for a resolved config on random triplets.
 
     Each timed step is followed by a short GEMM ceiling sample
@@ -141,42 +156,66 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None):
     same load, which on a shared machine swings the ceiling by 1.5x within
     a minute.
 
+    With ``comm`` (every rank calls this), each rank steps on its share of
+    ``train.batch`` with the gradients averaged over the ranks before every
+    update, as ``scripts/train.py --communicator`` trains; a step starts
+    and ends on all ranks together, and the ceiling is summed over the
+    ranks. The figures are then the whole job's (the same on every rank).
+
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
-        ``images_per_s``, ``gflop`` per step, ``gflops`` achieved,
-        ``ceiling_gflops`` (median of the samples) and ``ratio`` (median of
-        step GFLOP/s over the ceiling sample next to it).
+        ``ranks``, ``images_per_s``, ``gflop`` per step, ``gflops``
+        achieved, ``ceiling_gflops`` (median of the samples) and ``ratio``
+        (median of the per-step GFLOP/s over the ceiling sample next to it).
+
+    Raises:
+        cagan.errors.ConfigError: ``train.batch`` does not split evenly
+            over the ranks.
     """
     data, model = config['data'], config['model']
     size, batch = data['size'], config['train']['batch']
+    ranks = 1 if comm is None else comm.size
+    if batch % ranks:
+        raise ConfigError(
+            'train.batch {} does not split evenly over {} ranks: choose a '
+            'multiple of {}'.format(batch, ranks, ranks))
     gen = training.make_generator(config, seed=0)
     dis = training.make_discriminator(config, seed=1)
     gen.to_device(device)
     dis.to_device(device)
-    rng = numpy.random.default_rng(0)
+    rng = numpy.random.default_rng(0 if comm is None else comm.rank)
     triplets = [tuple(rng.random((3,) + tuple(size), dtype=numpy.float32)
-                      for _ in range(3)) for _ in range(batch)]
-    iterator = iterators.SerialIterator(triplets, batch, shuffle=False)
-    opt = config['optimizer']
-    updater = CAGANUpdater(
-        iterator, {'gen': make_adam(gen, opt['alpha']),
-                   'dis': make_adam(dis, opt['alpha'])}, device=device)
+                      for _ in range(3)) for _ in range(batch // ranks)]
+    iterator = iterators.SerialIterator(triplets, len(triplets),
+                                        shuffle=False)
+    optimizers = {'gen': make_adam(gen, config['optimizer']['alpha']),
+                  'dis': make_adam(dis, config['optimizer']['alpha'])}
+    if comm is not None:
+        optimizers = {k: distributed.multi_node_optimizer(o, comm)
+                      for k, o in optimizers.items()}
+    updater = CAGANUpdater(iterator, optimizers, device=device)
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
     gflop = step_gflop(batch, model['ch'], size, model['head'])
     times, ceilings = [], []
     for k in range(warmup + steps):
+        _together(comm)
         _sync(device)
         start = time.perf_counter()
         with reporter.scope({}):
             updater.update()
         _sync(device)
+        _together(comm)
         if k >= warmup:
             times.append(time.perf_counter() - start)
-            ceilings.append(gemm_ceiling(device, ceiling_n, repeats=3))
+            ceilings.append(gemm_ceiling(device, ceiling_n, repeats=3,
+                                         comm=comm))
+    if comm is not None:
+        # Rank 0's clock for every rank: the same figures everywhere.
+        times = comm.mpi_comm.bcast(times)
     seconds = statistics.median(times)
-    return {'seconds': seconds, 'steps': steps,
+    return {'seconds': seconds, 'steps': steps, 'ranks': ranks,
             'images_per_s': batch / seconds, 'gflop': gflop,
             'gflops': gflop / seconds,
             'ceiling_gflops': statistics.median(ceilings),

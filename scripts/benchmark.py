@@ -3,6 +3,8 @@
     python scripts/benchmark.py --quick                 # what `make bench` runs (CPU)
     python scripts/benchmark.py --device @cupy:0        # the same on a GPU
     python scripts/benchmark.py --config configs/paper.yaml --steps 5 --compare
+    mpiexec -n 2 -x OPENBLAS_NUM_THREADS=1 python scripts/benchmark.py \
+        --communicator naive --config configs/paper.yaml   # data-parallel
 
 For each config (default: the seed's at 256x256 and at the paper's 128x96,
 and configs/demo.yaml) it times training steps on random triplets (median
@@ -14,12 +16,18 @@ of the per-step ratios). Then the swap latency of one 1024x768 photo (with and
 without loading the model), the data loader's triplets per second and the
 peak memory. One JSON line per figure, then a table. Not a test: nothing
 here passes or fails.
+
+Under mpiexec with ``--communicator``, the step is the data-parallel one of
+``train.py --communicator`` (each rank on its share of ``train.batch``, the
+gradients averaged over the ranks) and the ceiling is the sum of every
+rank's, sampled at once; only the GEMM ceiling and training steps are
+measured, and rank 0 prints them.
 """
 
 import json
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import benchmark, cli, config
+from cagan import benchmark, cli, config, distributed
 
 SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
 DEFAULTS = (('seed 256x256', 'configs/swimwear.yaml', None),
@@ -43,8 +51,12 @@ def main(argv=None):
     parser.add_argument('--compare', action='store_true',
                         help="also time the step with Chainer's own layers "
                         '(the speed-up of cagan.functions, CPU)')
+    parser.add_argument('--communicator', default=None,
+                        help='ChainerMN communicator, to run under mpiexec '
+                        '(naive on CPUs): the data-parallel step')
     args = parser.parse_args(argv)
-    device = cli.get_device(args.device)
+    comm, device = distributed.connect(args.communicator,
+                                       cli.get_device(args.device))
     device.use()
     steps = args.steps or (2 if args.quick else 5)
     runs = ([(path, path, None) for path in args.config] if args.config
@@ -52,12 +64,16 @@ def main(argv=None):
 
     rows = []
 
+    root = distributed.rank_of(comm) == 0
+    ranks = 1 if comm is None else comm.size
+
     def emit(figure):
-        print(json.dumps(figure, sort_keys=True), flush=True)
+        if root:
+            print(json.dumps(figure, sort_keys=True), flush=True)
         rows.append(figure)
 
-    ceiling = benchmark.gemm_ceiling(device)
-    emit({'figure': 'gemm_ceiling', 'device': str(device),
+    ceiling = benchmark.gemm_ceiling(device, comm=comm)
+    emit({'figure': 'gemm_ceiling', 'device': str(device), 'ranks': ranks,
           'gflops': round(ceiling, 1)})
     resolved = None
     for name, path, overrides in runs:
@@ -68,14 +84,16 @@ def main(argv=None):
         for layers, patch in variants:
             if patch:
                 with patch():
-                    step = benchmark.training_step(resolved, device, steps)
+                    step = benchmark.training_step(resolved, device, steps,
+                                                   comm=comm)
             else:
-                step = benchmark.training_step(resolved, device, steps)
+                step = benchmark.training_step(resolved, device, steps,
+                                               comm=comm)
             model, data = resolved['model'], resolved['data']
             emit({'figure': 'training_step', 'config': name,
                   'layers': layers, 'device': str(device),
                   'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
-                  'batch': resolved['train']['batch'],
+                  'batch': resolved['train']['batch'], 'ranks': ranks,
                   'steps': step['steps'],
                   'seconds': round(step['seconds'], 4),
                   'images_per_s': round(step['images_per_s'], 2),
@@ -83,6 +101,10 @@ def main(argv=None):
                   'gflops': round(step['gflops'], 1),
                   'ceiling_gflops': round(step['ceiling_gflops'], 1),
                   'ratio': round(step['ratio'], 3)})
+    if comm is not None:
+        if root:
+            _print_steps(rows)
+        return
     swap = benchmark.swap_latency(resolved, device)
     emit(dict({'figure': 'swap_latency', 'config': name},
               **{k: round(v, 4) if isinstance(v, float) else v
@@ -95,15 +117,7 @@ def main(argv=None):
               **{k: round(v, 1) for k, v in
                  benchmark.peak_memory_mib(device).items()}))
 
-    print()
-    print('{:14s} {:8s} {:>8s} {:>6s} {:>9s} {:>8s} {:>9s} {:>7s}'.format(
-        'config', 'layers', 's/step', 'img/s', 'GFLOP', 'GFLOP/s',
-        'ceiling', 'ratio'))
-    for row in rows:
-        if row['figure'] == 'training_step':
-            print('{config:14s} {layers:8s} {seconds:8.3f} {images_per_s:6.1f}'
-                  ' {gflop:9.1f} {gflops:8.1f} {ceiling_gflops:9.1f}'
-                  ' {ratio:7.3f}'.format(**row))
+    _print_steps(rows)
     print('swap of a {photo} photo: {swap_s:.3f} s ({with_load_s:.3f} s with '
           'the model load)'.format(**swap))
     if loader:
@@ -111,6 +125,18 @@ def main(argv=None):
               '{:.1f} s)'.format(loader['triplets_per_s'], loader['pairs'],
                                  loader['decode_s']))
     print('peak memory: {:.0f} MiB'.format(_peak(rows)))
+
+
+def _print_steps(rows):
+    print()
+    print('{:14s} {:8s} {:>5s} {:>8s} {:>6s} {:>9s} {:>8s} {:>9s} {:>7s}'
+          .format('config', 'layers', 'ranks', 's/step', 'img/s', 'GFLOP',
+                  'GFLOP/s', 'ceiling', 'ratio'))
+    for row in rows:
+        if row['figure'] == 'training_step':
+            print('{config:14s} {layers:8s} {ranks:5d} {seconds:8.3f}'
+                  ' {images_per_s:6.1f} {gflop:9.1f} {gflops:8.1f}'
+                  ' {ceiling_gflops:9.1f} {ratio:7.3f}'.format(**row))
 
 
 def _peak(rows):

@@ -40,3 +40,15 @@ def test_a_tiny_step_is_timed_and_layers_can_be_swapped():
     assert benchmark.gemm_ceiling(device, n=64, repeats=1) > 0
     memory = benchmark.peak_memory_mib(device)
     assert memory['peak_rss_mib'] > 0
+
+
+def test_a_batch_that_does_not_split_over_the_ranks_is_refused():
+    from types import SimpleNamespace
+    from cagan.errors import ConfigError
+    resolved = config.resolve({'data': {'size': '64x32'},
+                               'model': {'ch': 8},
+                               'train': {'batch': 3}}, 'test')
+    with pytest.raises(ConfigError, match='train.batch 3 does not split '
+                       'evenly over 2 ranks'):
+        benchmark.training_step(resolved, chainer.get_device('@numpy'),
+                                comm=SimpleNamespace(size=2, rank=0))

@@ -210,6 +210,31 @@ def test_two_ranks_at_batch_b_step_like_one_at_batch_2b(tmp_path, data_root):
     assert not numpy.array_equal(ranks[0]['gen/c0/W'], initial['gen/c0/W'])
 
 
+@needs_mpi
+def test_the_benchmark_times_the_two_rank_step(tmp_path):
+    from cagan import benchmark
+    cfg = tmp_path / 'tiny.yaml'
+    cfg.write_text('data:\n  size: 64x32\nmodel:\n  ch: 8\n'
+                   'train:\n  batch: 4\n')
+    done = subprocess.run(
+        mpiexec(ROOT / 'scripts' / 'benchmark.py', '--communicator', 'naive',
+                '--config', cfg, '--steps', '1'), cwd=str(ROOT),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = [json.loads(line) for line in done.stdout.splitlines()
+               if line.startswith('{')]
+    # Rank 0 alone prints; the job measures the ceiling and the step only.
+    assert [f['figure'] for f in figures] == ['gemm_ceiling', 'training_step']
+    step = figures[1]
+    assert step['ranks'] == 2 and step['batch'] == 4
+    assert step['gflop'] == round(benchmark.step_gflop(4, 8, (64, 32)), 2)
+    # The JSON rounds the ratio to 3 decimals and the GFLOP/s to 1.
+    assert step['ratio'] == pytest.approx(
+        step['gflops'] / step['ceiling_gflops'], abs=2e-3)
+    assert 'ranks' in done.stdout.splitlines()[-2]  # the table's header
+
+
 def start_run(cfg_path, out, **popen):
     return subprocess.Popen(
         mpiexec(ROOT / 'scripts' / 'train.py', '--config', cfg_path, '--out',
