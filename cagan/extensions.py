@@ -90,10 +90,10 @@ class PlotReport(extensions.PlotReport):
         for k in self._y_keys:
             if k in stats:
                 self._data[k].append((stats[self._x_key], stats[k]))
-        self._init_summary()
         if self._draw_trigger is None or self._draw_due:
             self._draw(os.path.join(trainer.out, self._file_name))
             self._draw_due = False
+        self._init_summary()
 
     def _draw(self, path):
         import matplotlib.pyplot as plt
