@@ -13,7 +13,8 @@ rearrangement and the layer is one large GEMM whose rows are
 respect to its input) is the same GEMM read the other way, so one set of
 kernels serves both, forward and backward.
 
-On large maps the gradients take a *phase* form instead: the input
+On large maps, and on layers of few channels, the gradients take a *phase*
+form instead (:func:`_use_phases` says where, as measured): the input
 gradient is a 2x2 convolution of the padded output gradient, one GEMM with
 no overlapping adds, and the weight gradient pairs the space-to-depth input
 with those same columns. Arrays go through in batch chunks of a few MB, in
@@ -386,7 +387,7 @@ def _conv_backward(x, W, gy, need_x, need_w, Wr=None):
     rows_buf = numpy.empty((n * h * w, O), gy.dtype)
     if need_x:
         gx = numpy.empty(x.shape, x.dtype)
-        grad_x = _GradX(W, n, h, w, gy.dtype, Wr)
+        grad_x = _GradX(W, n, h, w, gy.dtype, Wr, phases=False)
     acc = None
     for b0, b1 in columns.chunks:
         n = b1 - b0

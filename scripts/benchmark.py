@@ -93,7 +93,7 @@ def main(argv=None):
             emit({'figure': 'training_step', 'config': name,
                   'layers': layers, 'device': str(device),
                   'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
-                  'batch': resolved['train']['batch'], 'ranks': ranks,
+                  'batch': resolved['train']['batch'], 'ranks': step['ranks'],
                   'steps': step['steps'],
                   'seconds': round(step['seconds'], 4),
                   'images_per_s': round(step['images_per_s'], 2),
