@@ -146,6 +146,21 @@ def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def batch_per_rank(config, comm=None):
+    """``train.batch`` of a resolved config split over ``comm``'s ranks.
+
+    Raises:
+        cagan.errors.ConfigError: the batch does not split evenly.
+    """
+    batch = config['train']['batch']
+    ranks = 1 if comm is None else comm.size
+    if batch % ranks:
+        raise ConfigError(
+            'train.batch {} does not split evenly over {} ranks: choose a '
+            'multiple of {}'.format(batch, ranks, ranks))
+    return batch // ranks
+
+
 def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                   comm=None):
     """Time CAGAN training steps for a resolved config on random triplets.
@@ -174,18 +189,14 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     """
     data, model = config['data'], config['model']
     size, batch = data['size'], config['train']['batch']
-    ranks = 1 if comm is None else comm.size
-    if batch % ranks:
-        raise ConfigError(
-            'train.batch {} does not split evenly over {} ranks: choose a '
-            'multiple of {}'.format(batch, ranks, ranks))
+    per_rank = batch_per_rank(config, comm)
     gen = training.make_generator(config, seed=0)
     dis = training.make_discriminator(config, seed=1)
     gen.to_device(device)
     dis.to_device(device)
     rng = numpy.random.default_rng(0 if comm is None else comm.rank)
     triplets = [tuple(rng.random((3,) + tuple(size), dtype=numpy.float32)
-                      for _ in range(3)) for _ in range(batch // ranks)]
+                      for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
     optimizers = {'gen': make_adam(gen, config['optimizer']['alpha']),
@@ -215,7 +226,8 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
         # Rank 0's clock for every rank: the same figures everywhere.
         times = comm.mpi_comm.bcast(times)
     seconds = statistics.median(times)
-    return {'seconds': seconds, 'steps': steps, 'ranks': ranks,
+    return {'seconds': seconds, 'steps': steps,
+            'ranks': 1 if comm is None else comm.size,
             'images_per_s': batch / seconds, 'gflop': gflop,
             'gflops': gflop / seconds,
             'ceiling_gflops': statistics.median(ceilings),

@@ -28,6 +28,7 @@ import json
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
 from cagan import benchmark, cli, config, distributed
+from cagan.errors import CaganError
 
 SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
 DEFAULTS = (('seed 256x256', 'configs/swimwear.yaml', None),
@@ -52,15 +53,28 @@ def main(argv=None):
                         help="also time the step with Chainer's own layers "
                         '(the speed-up of cagan.functions, CPU)')
     parser.add_argument('--communicator', default=None,
+                        choices=distributed.COMMUNICATORS,
                         help='ChainerMN communicator, to run under mpiexec '
                         '(naive on CPUs): the data-parallel step')
     args = parser.parse_args(argv)
-    comm, device = distributed.connect(args.communicator,
-                                       cli.get_device(args.device))
-    device.use()
     steps = args.steps or (2 if args.quick else 5)
-    runs = ([(path, path, None) for path in args.config] if args.config
-            else DEFAULTS)
+    comm = None
+    try:
+        # Every config is checked before anything is measured.
+        sources = ([(path, path, None) for path in args.config]
+                   if args.config else DEFAULTS)
+        runs = [(name, config.load(path, overrides))
+                for name, path, overrides in sources]
+        comm, device = distributed.connect(args.communicator,
+                                           cli.get_device(args.device))
+        for _, resolved in runs:
+            benchmark.batch_per_rank(resolved, comm)
+    except CaganError:
+        # Every rank meets these alike: rank 0 alone says so.
+        if distributed.rank_of(comm) != 0:
+            return 1
+        raise
+    device.use()
 
     rows = []
 
@@ -75,9 +89,7 @@ def main(argv=None):
     ceiling = benchmark.gemm_ceiling(device, comm=comm)
     emit({'figure': 'gemm_ceiling', 'device': str(device), 'ranks': ranks,
           'gflops': round(ceiling, 1)})
-    resolved = None
-    for name, path, overrides in runs:
-        resolved = config.load(path, overrides)
+    for name, resolved in runs:
         variants = [('cagan', None)]
         if args.compare and device.xp.__name__ == 'numpy':
             variants.append(('chainer', benchmark.chainer_layers))

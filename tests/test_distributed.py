@@ -233,6 +233,19 @@ def test_the_benchmark_times_the_two_rank_step(tmp_path):
     assert step['ratio'] == pytest.approx(
         step['gflops'] / step['ceiling_gflops'], abs=2e-3)
     assert 'ranks' in done.stdout.splitlines()[-2]  # the table's header
+    # A batch that does not split: one line, before anything is measured.
+    cfg.write_text(cfg.read_text().replace('batch: 4', 'batch: 3'))
+    done = subprocess.run(
+        mpiexec(ROOT / 'scripts' / 'benchmark.py', '--communicator', 'naive',
+                '--config', cfg, '--steps', '1'), cwd=str(ROOT),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        timeout=300)
+    assert done.returncode != 0 and done.stdout == ''
+    errors = [line for line in done.stderr.splitlines()
+              if line.startswith('error:')]
+    assert errors == ['error: train.batch 3 does not split evenly over 2 '
+                      'ranks: choose a multiple of 2']
+    assert 'Traceback' not in done.stderr
 
 
 def start_run(cfg_path, out, **popen):
