@@ -10,7 +10,7 @@ export PIP_CONSTRAINT := $(abspath constraints.txt)
 export PIP_BUILD_CONSTRAINT := $(abspath constraints.txt)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean FORCE
 
 # The built-in synthetic set, made once and curated once: a folder with a
 # pairs.txt is finished (both scripts write it last), so a second
@@ -37,9 +37,15 @@ demo: $(CURATED)/pairs.txt
 	@echo "$(DEMO)/alpha.png and $(DEMO)/eval.png; the data's contact sheet is"
 	@echo "$(CURATED)/contact_sheet.png."
 
-$(SYNTHETIC)/pairs.txt: | $(STAMP)
-	$(PY) scripts/make_synthetic.py --out $(SYNTHETIC) --pairs 1200 --size 128x96 --seed 0 \
-		--framing thigh
+# The settings the set was made with, rewritten only when they change, so a
+# set an older checkout made with other settings is made (and curated) again.
+SYNTHETIC_ARGS := --pairs 1200 --size 128x96 --seed 0 --framing thigh
+$(SYNTHETIC)/settings: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SYNTHETIC_ARGS)' | cmp -s - $@ || echo '$(SYNTHETIC_ARGS)' > $@
+
+$(SYNTHETIC)/pairs.txt: $(SYNTHETIC)/settings | $(STAMP)
+	$(PY) scripts/make_synthetic.py --out $(SYNTHETIC) $(SYNTHETIC_ARGS)
 
 $(CURATED)/pairs.txt: $(SYNTHETIC)/pairs.txt
 	$(PY) scripts/curate.py $(SYNTHETIC) --out $(CURATED) --force
@@ -62,3 +68,6 @@ $(STAMP): requirements.txt constraints.txt setup.py
 
 clean:
 	rm -rf $(VENV) .venv-* *.egg-info .pytest_cache
+
+# Always out of date: the settings stamp above checks itself on every run.
+FORCE:
