@@ -1,7 +1,8 @@
 """How fast training and swapping run, and how close to the hardware's limit.
 
 Every figure is measured in the calling process and reported with the same
-process's float32 matrix-multiply ceiling, so the headline is the ratio
+process's matrix-multiply ceiling (float32, or the compute dtype of the
+precision the step runs in), so the headline is the ratio
 achieved / ceiling, which drifts far less than seconds on shared machines.
 Under ``mpiexec`` with a ChainerMN communicator (``comm``), the training
 step is the data-parallel one of ``scripts/train.py --communicator``, and
@@ -19,6 +20,7 @@ import chainer
 import numpy
 from chainer import iterators
 
+import cagan.precision
 from cagan import config as config_module
 from cagan import distributed, training
 from cagan.errors import ConfigError
@@ -36,21 +38,24 @@ def _together(comm):
         comm.mpi_comm.Barrier()
 
 
-def gemm_ceiling(device, n=None, repeats=7, comm=None):
-    """Median GFLOP/s of an ``n x n`` float32 matmul on ``device``.
+def gemm_ceiling(device, n=None, repeats=7, comm=None, dtype=numpy.float32):
+    """Median GFLOP/s of an ``n x n`` matmul in ``dtype`` on ``device``.
 
     ``n`` defaults to 2048 on the CPU and 4096 on a GPU. With ``comm``,
     every rank measures at the same time and the sum is returned (on every
-    rank): what the ranks' processes get from the machine together.
+    rank): what the ranks' processes get from the machine together. Under
+    ``--precision tf32`` a float32 product is a TF32 one (see
+    :mod:`cagan.precision`).
     """
     if comm is not None:
         _together(comm)
-        return comm.mpi_comm.allreduce(gemm_ceiling(device, n, repeats))
+        return comm.mpi_comm.allreduce(gemm_ceiling(device, n, repeats,
+                                                    dtype=dtype))
     xp = device.xp
     n = n or (2048 if xp is numpy else 4096)
     rng = numpy.random.default_rng(0)
-    a = device.send(rng.standard_normal((n, n), dtype=numpy.float32))
-    b = device.send(rng.standard_normal((n, n), dtype=numpy.float32))
+    a, b = (device.send(rng.standard_normal((n, n), dtype=numpy.float32)
+                        .astype(dtype, copy=False)) for _ in range(2))
     out = xp.empty_like(a)
     xp.matmul(a, b, out=out)
     _sync(device)
@@ -162,7 +167,7 @@ def batch_per_rank(config, comm=None):
 
 
 def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
-                  comm=None):
+                  comm=None, precision='float32'):
     """Time CAGAN training steps for a resolved config on random triplets.
 
     Each timed step is followed by a short GEMM ceiling sample
@@ -177,6 +182,10 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     and ends on all ranks together, and the ceiling is summed over the
     ranks. The figures are then the whole job's (the same on every rank).
 
+    ``precision`` (:mod:`cagan.precision`, configured already) builds and
+    steps the networks in it; the ceiling is then a product in its compute
+    dtype (float16 for ``mixed16``).
+
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
         ``ranks``, ``images_per_s``, ``gflop`` per step, ``gflops``
@@ -190,8 +199,9 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     data, model = config['data'], config['model']
     size, batch = data['size'], config['train']['batch']
     per_rank = batch_per_rank(config, comm)
-    gen = training.make_generator(config, seed=0)
-    dis = training.make_discriminator(config, seed=1)
+    with cagan.precision.building(precision):
+        gen = training.make_generator(config, seed=0)
+        dis = training.make_discriminator(config, seed=1)
     gen.to_device(device)
     dis.to_device(device)
     rng = numpy.random.default_rng(0 if comm is None else comm.rank)
@@ -199,8 +209,10 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                       for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
-    optimizers = {'gen': make_adam(gen, config['optimizer']['alpha']),
-                  'dis': make_adam(dis, config['optimizer']['alpha'])}
+    optimizers = {name: cagan.precision.setup_optimizer(
+                      make_adam(link, config['optimizer']['alpha']), precision)
+                  for name, link in (('gen', gen), ('dis', dis))}
+    dtype = gen.c0.W.dtype
     if comm is not None:
         optimizers = {k: distributed.multi_node_optimizer(o, comm)
                       for k, o in optimizers.items()}
@@ -221,7 +233,7 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
         if k >= warmup:
             times.append(time.perf_counter() - start)
             ceilings.append(gemm_ceiling(device, ceiling_n, repeats=3,
-                                         comm=comm))
+                                         comm=comm, dtype=dtype))
     if comm is not None:
         # Rank 0's clock for every rank: the same figures everywhere.
         times = comm.mpi_comm.bcast(times)

@@ -1,6 +1,5 @@
 """Optimisers for CAGAN's two networks."""
 
-import chainer
 import numpy
 from chainer.optimizers import adam
 from chainer.training import extensions

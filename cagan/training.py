@@ -15,6 +15,7 @@ import numpy
 from chainer.training import extensions
 
 import cagan
+import cagan.precision
 from cagan import config as config_module
 from cagan import dataset, distributed, evaluation, images
 from cagan.errors import ConfigError, DataError
@@ -122,7 +123,8 @@ def preview_batch(config, seed):
             load([r.article for r in articles]))
 
 
-def make_trainer(config, out, device='@numpy', progress=False, comm=None):
+def make_trainer(config, out, device='@numpy', progress=False, comm=None,
+                 precision='float32'):
     """A Trainer for a resolved config, resuming from ``out`` if it can.
 
     Args:
@@ -137,6 +139,8 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
         comm: a ChainerMN communicator (:func:`cagan.distributed.connect`)
             for one rank of a data-parallel run, or None. Every rank must
             call this at the same point: it talks to the other ranks.
+        precision (str): one of :data:`cagan.precision.PRECISIONS`; configure
+            the process for it first (:func:`cagan.precision.configure`).
 
     Returns:
         chainer.training.Trainer: ``run()`` it. It loads the newest
@@ -148,6 +152,7 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
         cagan.errors.ConfigError: ``out`` holds a run of another config.
     """
     device = chainer.get_device(device)
+    cagan.precision.check(precision, device)
     data, train = config['data'], config['train']
     seeds = child_seeds(train['seed'])
     records = dataset.read_pairs_of(data['root'], 'train')
@@ -167,8 +172,9 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
                  if found else None)
         held_out = evaluation.held_out_triplets(data['root'], data['size'],
                                                 seeds['preview'], swaps)
-    gen = make_generator(config, seeds['gen'])
-    dis = make_discriminator(config, seeds['dis'])
+    with cagan.precision.building(precision):
+        gen = make_generator(config, seeds['gen'])
+        dis = make_discriminator(config, seeds['dis'])
     if comm is not None:
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
@@ -183,7 +189,9 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None):
     dis.to_device(device)
     opt = config['optimizer']
     dis_alpha = opt['alpha'] if opt['dis_alpha'] is None else opt['dis_alpha']
-    optimizers = {name: make_adam(link, alpha, opt['beta1'], opt['beta2'])
+    optimizers = {name: cagan.precision.setup_optimizer(
+                      make_adam(link, alpha, opt['beta1'], opt['beta2']),
+                      precision)
                   for name, link, alpha in (('gen', gen, opt['alpha']),
                                             ('dis', dis, dis_alpha))}
     if comm is not None:

@@ -7,7 +7,7 @@ from chainer import backend
 from chainer.dataset import convert
 from chainer.training import updaters
 
-from cagan import losses
+from cagan import losses, precision
 from cagan.errors import NonFiniteLossError
 
 
@@ -108,10 +108,9 @@ class CAGANUpdater(updaters.StandardUpdater):
         report = {'loss': loss, 'loss_adv': loss_adv, 'loss_cyc': loss_cyc,
                   'loss_id': loss_id}
         self._check_finite('gen', report)
-        # Only G's gradients: chainer.grad prunes the backward pass to the
-        # paths that reach G's parameters, so D's weight gradients (which
-        # D's own step computes afresh) are never computed here.
-        chainer.grad([loss], list(gen.params()), set_grad=True)
+        # Only G's gradients: D's weight gradients (which D's own step
+        # computes afresh) are never computed here.
+        precision.backward(loss, list(gen.params()), gen_opt)
         gen_opt.update()
         report['alpha'] = F.mean(alpha)
         chainer.report(report, gen)
@@ -131,15 +130,20 @@ class CAGANUpdater(updaters.StandardUpdater):
                   'loss_wrong': wrong}
         self._check_finite('dis', report)
         dis.cleargrads()
-        loss.backward()
+        loss.backward(loss_scale=precision.loss_scale(dis_opt))
         dis_opt.update()
         chainer.report(report, dis)
 
     def serialize(self, serializer):
         """The iterator, optimizers and iteration (as ``StandardUpdater``),
-        and the discriminator's noise position, so that a resumed run draws
-        the same noise as an uninterrupted one."""
+        the loss scales and float32 master weights of mixed precision (see
+        :func:`cagan.precision.serialize`), and the discriminator's noise
+        position, so that a resumed run draws the same noise as an
+        uninterrupted one."""
         super().serialize(serializer)
+        for name in ('gen', 'dis'):
+            precision.serialize(self.get_optimizer(name),
+                                serializer['precision_' + name])
         dis = self.get_optimizer('dis').target
         dis.noise_step = int(serializer('dis_noise_step', dis.noise_step))
 

@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py --quick                 # what `make bench` runs (CPU)
     python scripts/benchmark.py --device @cupy:0        # the same on a GPU
+    python scripts/benchmark.py --device @cupy:0 --precision mixed16
     python scripts/benchmark.py --config configs/paper.yaml --steps 5 --compare
     mpiexec -n 2 -x OPENBLAS_NUM_THREADS=1 python scripts/benchmark.py \
         --communicator naive --config configs/paper.yaml   # data-parallel
@@ -27,6 +28,7 @@ measured, and rank 0 prints them.
 import json
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
+import cagan.precision
 from cagan import benchmark, cli, config, distributed
 from cagan.errors import CaganError
 
@@ -52,6 +54,11 @@ def main(argv=None):
     parser.add_argument('--compare', action='store_true',
                         help="also time the step with Chainer's own layers "
                         '(the speed-up of cagan.functions, CPU)')
+    parser.add_argument('--precision', default='float32',
+                        choices=cagan.precision.PRECISIONS,
+                        help='float32 (default), tf32 or mixed16 (GPU; see '
+                        'cagan/precision.py): the steps in it, against a '
+                        'ceiling in its compute dtype')
     parser.add_argument('--communicator', default=None,
                         choices=distributed.COMMUNICATORS,
                         help='ChainerMN communicator, to run under mpiexec '
@@ -65,8 +72,9 @@ def main(argv=None):
                    if args.config else DEFAULTS)
         runs = [(name, config.load(path, overrides))
                 for name, path, overrides in sources]
-        comm, device = distributed.connect(args.communicator,
-                                           cli.get_device(args.device))
+        device = cli.get_device(args.device)
+        cagan.precision.configure(args.precision, device)
+        comm, device = distributed.connect(args.communicator, device)
         for _, resolved in runs:
             benchmark.batch_per_rank(resolved, comm)
     except CaganError:
@@ -86,8 +94,10 @@ def main(argv=None):
             print(json.dumps(figure, sort_keys=True), flush=True)
         rows.append(figure)
 
-    ceiling = benchmark.gemm_ceiling(device, comm=comm)
+    dtype = 'float16' if args.precision == 'mixed16' else 'float32'
+    ceiling = benchmark.gemm_ceiling(device, comm=comm, dtype=dtype)
     emit({'figure': 'gemm_ceiling', 'device': str(device), 'ranks': ranks,
+          'precision': args.precision, 'dtype': dtype,
           'gflops': round(ceiling, 1)})
     for name, resolved in runs:
         variants = [('cagan', None)]
@@ -96,14 +106,17 @@ def main(argv=None):
         for layers, patch in variants:
             if patch:
                 with patch():
-                    step = benchmark.training_step(resolved, device, steps,
-                                                   comm=comm)
+                    step = benchmark.training_step(
+                        resolved, device, steps, comm=comm,
+                        precision=args.precision)
             else:
                 step = benchmark.training_step(resolved, device, steps,
-                                               comm=comm)
+                                               comm=comm,
+                                               precision=args.precision)
             model, data = resolved['model'], resolved['data']
             emit({'figure': 'training_step', 'config': name,
                   'layers': layers, 'device': str(device),
+                  'precision': args.precision,
                   'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
                   'batch': resolved['train']['batch'], 'ranks': step['ranks'],
                   'steps': step['steps'],

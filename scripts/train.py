@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, config, distributed, training
+from cagan import cli, config, distributed, precision, training
 from cagan.errors import CaganError
 
 
@@ -35,6 +35,12 @@ def main(argv=None):
                         help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
     parser.add_argument('--seed', type=cli.at_least(0), default=None,
                         help='overrides train.seed of the config')
+    parser.add_argument('--precision', default='float32',
+                        choices=precision.PRECISIONS,
+                        help='float32 (default, the seed), tf32 (GPU: TF32 '
+                        'products) or mixed16 (GPU: float16 with float32 '
+                        'master weights and loss scaling); see '
+                        'cagan/precision.py')
     parser.add_argument('--communicator', default=None,
                         choices=distributed.COMMUNICATORS,
                         help='ChainerMN communicator, to run under mpiexec '
@@ -47,12 +53,13 @@ def main(argv=None):
         resolved = config.load(args.config, overrides)
         out = args.out or str(Path('results') / Path(args.config).stem)
         device = cli.get_device(args.device)
+        precision.configure(args.precision, device)
         comm, device = distributed.connect(
             args.communicator, device,
             forkserver=resolved['data']['loaders'] > 0)
         trainer = training.make_trainer(resolved, out, device,
                                         progress=sys.stdout.isatty(),
-                                        comm=comm)
+                                        comm=comm, precision=args.precision)
     except CaganError:
         # Every rank meets these alike: rank 0 alone says so.
         if distributed.rank_of(comm) != 0:
@@ -60,8 +67,8 @@ def main(argv=None):
         raise
     root = distributed.rank_of(comm) == 0
     if root:
-        print('training {} on {} into {}'.format(args.config, device, out),
-              flush=True)
+        print('training {} on {} ({}) into {}'.format(
+            args.config, device, args.precision, out), flush=True)
         if comm is not None:
             print(distributed.describe_line(
                 distributed.describe(comm, resolved)), flush=True)

@@ -1,5 +1,4 @@
 import chainer
-import numpy
 import pytest
 
 from cagan import benchmark, config

@@ -81,6 +81,24 @@ def test_one_updater_step_matches_cpu():
         assert gpu_values[key] == pytest.approx(cpu_values[key], rel=1e-3), key
 
 
+def test_a_mixed16_step_is_close_to_float32_on_the_cpu():
+    cpu = make_updater(noise_sigma=0)
+    gpu = make_updater(noise_sigma=0, device=GPU, precision='mixed16')
+    cpu_values, gpu_values = step(cpu), step(gpu)
+    for key in cpu_values:
+        assert gpu_values[key] == pytest.approx(cpu_values[key], rel=1e-2), key
+    gen = gpu.get_optimizer('gen').target
+    assert gen.c1.W.dtype == numpy.float16 and gen.bn1.gamma.dtype == \
+        numpy.float32
+    assert isinstance(gen.c1.W.update_rule._fp32_param.array, cuda.ndarray)
+
+
+def test_mixed16_noise_on_gpu():
+    gpu = make_updater(noise_sigma=0.2, device=GPU, precision='mixed16')
+    values = step(gpu)
+    assert all(numpy.isfinite(v) for v in values.values())
+
+
 def test_weights_load_into_a_gpu_model(tmp_path):
     gen = Generator(ch=8, size=32, seed=0)
     chainer.serializers.save_npz(str(tmp_path / 'g.npz'), gen)

@@ -9,6 +9,7 @@ import numpy
 import pytest
 from chainer import iterators, training
 
+import cagan.precision
 from cagan import Discriminator, Generator, losses
 from cagan.errors import NonFiniteLossError
 from cagan.optimizers import linear_decay, make_adam
@@ -26,16 +27,20 @@ def triplets(seed=0, n=8, size=SIZE):
                   for _ in range(3)) for _ in range(n)]
 
 
-def make_updater(seed=0, noise_sigma=0.2, batch=4, data=None, **kwargs):
-    gen = Generator(ch=16, size=SIZE, seed=seed)
-    dis = Discriminator(ch=16, size=SIZE, noise_sigma=noise_sigma,
-                        seed=seed + 1)
+def make_updater(seed=0, noise_sigma=0.2, batch=4, data=None,
+                 precision='float32', **kwargs):
+    with cagan.precision.building(precision):
+        gen = Generator(ch=16, size=SIZE, seed=seed)
+        dis = Discriminator(ch=16, size=SIZE, noise_sigma=noise_sigma,
+                            seed=seed + 1)
     iterator = iterators.SerialIterator(
         data or triplets(seed), batch, shuffle=None,
         order_sampler=iterators.ShuffleOrderSampler(
             numpy.random.RandomState(seed)))
-    return CAGANUpdater(iterator, {'gen': make_adam(gen),
-                                   'dis': make_adam(dis)}, **kwargs)
+    optimizers = {name: cagan.precision.setup_optimizer(make_adam(link),
+                                                        precision)
+                  for name, link in (('gen', gen), ('dis', dis))}
+    return CAGANUpdater(iterator, optimizers, **kwargs)
 
 
 def step(updater):

@@ -1,6 +1,7 @@
 import math
 
 import chainer
+import chainer.functions as F
 import chainer.links as L
 import numpy
 from chainer import backend
@@ -20,6 +21,10 @@ def _normal(rng, shape, dtype, sigma):
     noise was 10% of a CPU step at 128x96). Exact Gaussians: float32
     uniforms only cut the tails beyond 5.7 sigma.
     """
+    if dtype == numpy.float16:
+        # NumPy draws no float16: draw float32, round once.
+        return _normal(rng, shape, numpy.dtype(numpy.float32),
+                       numpy.float32(sigma)).astype(dtype)
     n = math.prod(shape)
     half = (n + 1) // 2
     u = rng.random(2 * half, dtype=dtype)
@@ -149,8 +154,11 @@ class Discriminator(chainer.Chain):
         if isinstance(rng, numpy.random.Generator):
             noise = _normal(rng, h.shape, h.dtype, sigma)
         else:
-            noise = rng.standard_normal(h.shape, dtype=h.dtype)
+            # CuPy draws float32 and float64 only.
+            noise = rng.standard_normal(h.shape, dtype=numpy.promote_types(
+                h.dtype, numpy.float32))
             noise *= sigma
+            noise = noise.astype(h.dtype, copy=False)
         return h + noise
 
     def forward(self, x):
@@ -161,15 +169,18 @@ class Discriminator(chainer.Chain):
                 image and an article image, each RGB in [0, 1].
 
         Returns:
-            ~chainer.Variable: float32 logits (log-odds that the pair is a
-            real one), ``(B, 1)`` for the linear head, ``(B, 1, H/32, W/32)``
-            for the patch head.
+            ~chainer.Variable: logits in ``x``'s dtype (log-odds that the
+            pair is a real one), ``(B, 1)`` for the linear head, ``(B, 1,
+            H/32, W/32)`` for the patch head.
         """
         if tuple(x.shape[2:]) != self.size:
             raise ValueError(
                 'Discriminator: built for {}x{} images, got {}x{}'.format(
                     *(self.size + tuple(x.shape[2:]))))
-        h = self._add_noise(chainer.as_variable(x))
+        # Computed in the weights' dtype (float16 under mixed precision, see
+        # cagan.precision); the logits come back in the caller's.
+        dtype = x.dtype
+        h = self._add_noise(F.cast(x, self.c0.W.dtype))
         h = leaky_relu(self._add_noise(convolution(self.c0, h)))
         h = leaky_relu(self._add_noise(self.bn1(convolution(self.c1, h))))
         h = leaky_relu(self._add_noise(self.bn2(convolution(self.c2, h))))
@@ -177,4 +188,5 @@ class Discriminator(chainer.Chain):
         h = leaky_relu(self._add_noise(self.bn4(convolution(self.c4, h))))
         if chainer.config.train and self.noise_sigma:
             self.noise_step += 1
-        return self.l4(h) if self.head == 'linear' else self.c5(h)
+        return F.cast(self.l4(h) if self.head == 'linear' else self.c5(h),
+                      dtype)

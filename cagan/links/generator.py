@@ -76,14 +76,17 @@ class Generator(chainer.Chain):
             generated image in channels 0-2 and ``alpha`` in channel 3.
         """
         check_size('Generator', x.shape[2:], n_down=4, multiple=16)
-        h1 = F.relu(convolution(self.c0, x))
+        # The weights' dtype inside (float16 under mixed precision, see
+        # cagan.precision), the caller's outside.
+        dtype = x.dtype
+        h1 = F.relu(convolution(self.c0, F.cast(x, self.c0.W.dtype)))
         h2 = F.relu(self.bn1(convolution(self.c1, h1)))
         h3 = F.relu(self.bn2(convolution(self.c2, h2)))
         h = F.relu(self.bn3(convolution(self.c3, h3)))
         h = F.relu(self.dbn0(deconvolution(self.dc0, h))) + h3
         h = F.relu(self.dbn1(deconvolution(self.dc1, h))) + h2
         h = F.relu(self.dbn2(deconvolution(self.dc2, h))) + h1
-        return F.sigmoid(deconvolution(self.dc3, h))
+        return F.cast(F.sigmoid(deconvolution(self.dc3, h)), dtype)
 
     def swap(self, x_i, y_i, y_j):
         """Dress the person of ``x_i``, who wears ``y_i``, in article ``y_j``.
