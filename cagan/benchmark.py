@@ -209,8 +209,8 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                       for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
-    optimizers = {name: cagan.precision.setup_optimizer(
-                      make_adam(link, config['optimizer']['alpha']), precision)
+    optimizers = {name: make_adam(link, config['optimizer']['alpha'],
+                                  precision=precision)
                   for name, link in (('gen', gen), ('dis', dis))}
     dtype = gen.c0.W.dtype
     if comm is not None:

@@ -4,6 +4,8 @@ import numpy
 from chainer.optimizers import adam
 from chainer.training import extensions
 
+import cagan.precision
+
 #: Elements per block in :class:`AdamRule`: a block's passes run in cache.
 _BLOCK = 1 << 16
 
@@ -65,11 +67,13 @@ class Adam(adam.Adam):
         return AdamRule(self.hyperparam)
 
 
-def make_adam(link, alpha=2e-4, beta1=0.5, beta2=0.999):
-    """Adam set up on ``link``; the defaults are the paper's (lr 2e-4, beta1 0.5)."""
+def make_adam(link, alpha=2e-4, beta1=0.5, beta2=0.999, precision='float32'):
+    """Adam set up on ``link``; the defaults are the paper's (lr 2e-4, beta1
+    0.5). ``precision``: the one ``link`` was built in (see
+    :mod:`cagan.precision`)."""
     optimizer = Adam(alpha=alpha, beta1=beta1, beta2=beta2)
     optimizer.setup(link)
-    return optimizer
+    return cagan.precision.setup_optimizer(optimizer, precision)
 
 
 def linear_decay(optimizer, start, stop):

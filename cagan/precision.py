@@ -15,8 +15,9 @@ float16 mixed precision.
   ``loss_scaling``). The networks take and return float32 arrays, so the
   updater, the evaluation, the previews and ``swap.py`` are unchanged.
 
-Use: build the links inside :func:`building`, then set up each optimizer with
-:func:`setup_optimizer`. On a CPU only ``float32`` is useful: ``mixed16`` runs
+Use: build the links inside :func:`building`, then give each optimizer
+:func:`setup_optimizer` (``cagan.optimizers.make_adam(..., precision=)``
+does). On a CPU only ``float32`` is useful: ``mixed16`` runs
 (NumPy computes float16 slowly; the tests use it there), ``tf32`` is refused.
 """
 

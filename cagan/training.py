@@ -189,9 +189,8 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     dis.to_device(device)
     opt = config['optimizer']
     dis_alpha = opt['alpha'] if opt['dis_alpha'] is None else opt['dis_alpha']
-    optimizers = {name: cagan.precision.setup_optimizer(
-                      make_adam(link, alpha, opt['beta1'], opt['beta2']),
-                      precision)
+    optimizers = {name: make_adam(link, alpha, opt['beta1'], opt['beta2'],
+                                  precision)
                   for name, link, alpha in (('gen', gen, opt['alpha']),
                                             ('dis', dis, dis_alpha))}
     if comm is not None:

@@ -55,8 +55,7 @@ def make_updater(gen, dis, batch, device, precision='float32'):
     data = [tuple(rng.random(shape, dtype=numpy.float32) for _ in range(3))
             for _ in range(batch)]
     iterator = iterators.SerialIterator(data, batch, shuffle=False)
-    optimizers = {name: cagan.precision.setup_optimizer(make_adam(link),
-                                                        precision)
+    optimizers = {name: make_adam(link, precision=precision)
                   for name, link in (('gen', gen), ('dis', dis))}
     return CAGANUpdater(iterator, optimizers, device=device)
 

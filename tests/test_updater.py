@@ -37,8 +37,7 @@ def make_updater(seed=0, noise_sigma=0.2, batch=4, data=None,
         data or triplets(seed), batch, shuffle=None,
         order_sampler=iterators.ShuffleOrderSampler(
             numpy.random.RandomState(seed)))
-    optimizers = {name: cagan.precision.setup_optimizer(make_adam(link),
-                                                        precision)
+    optimizers = {name: make_adam(link, precision=precision)
                   for name, link in (('gen', gen), ('dis', dis))}
     return CAGANUpdater(iterator, optimizers, **kwargs)
 
