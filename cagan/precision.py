@@ -105,8 +105,10 @@ def serialize(optimizer, serializer):
         # A snapshot of a run in another precision: fresh scale and masters.
         return
     optimizer._loss_scale = float(scale)
+    # Set by dynamic scaling only (what setup_optimizer chooses).
     optimizer._loss_scaling_isnan_ever = bool(serializer(
-        'loss_scale_overflowed', optimizer._loss_scaling_isnan_ever))
+        'loss_scale_overflowed',
+        getattr(optimizer, '_loss_scaling_isnan_ever', False)))
     for name, param in sorted(optimizer.target.namedparams()):
         rule = param.update_rule
         if param.dtype != numpy.float16 or not rule._use_fp32_update:
