@@ -17,7 +17,6 @@ more steps on the device (median; the first step compiles kernels). One
 JSON line per configuration follows the table, for scripts.
 """
 
-import argparse
 import json
 import statistics
 import time
@@ -79,7 +78,7 @@ def check(config, device, steps, compare, rtol, precision='float32',
         gen, dis = networks(height, width, ch)
     result = {'size': '{}x{}'.format(height, width), 'ch': ch, 'batch': batch,
               'device': str(device), 'precision': precision}
-    compared = max(1, compare_steps) if compare else 1
+    compared = compare_steps if compare else 1
     if compare:
         # The reference: the same seeds, float32, on the CPU.
         cpu = make_updater(*networks(height, width, ch), batch, '@numpy')
@@ -115,13 +114,14 @@ def check(config, device, steps, compare, rtol, precision='float32',
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog='device_check.py',
+                                description=__doc__.splitlines()[0])
     parser.add_argument('--device', default='@cupy:0',
                         help="chainer device: '@cupy:0' (0) or '@numpy' (-1)")
     parser.add_argument('--config', action='append', type=parse_config,
                         help='HxW,ch,batch; repeatable (default: the seed\'s '
                              '256x256,512,16 and the paper\'s 128x96,512,16)')
-    parser.add_argument('--steps', type=int, default=5,
+    parser.add_argument('--steps', type=cli.at_least(0), default=5,
                         help='timed steps after the first')
     parser.add_argument('--no-compare', action='store_true',
                         help='skip the CPU run of the first step')
@@ -131,7 +131,7 @@ def main(argv=None):
     parser.add_argument('--precision', default='float32',
                         choices=cagan.precision.PRECISIONS,
                         help='how the device computes (cagan/precision.py)')
-    parser.add_argument('--compare-steps', type=int, default=1,
+    parser.add_argument('--compare-steps', type=cli.at_least(1), default=1,
                         help='steps compared with the CPU (default 1)')
     args = parser.parse_args(argv)
     device = chainer.get_device(args.device)
