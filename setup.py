@@ -16,5 +16,6 @@ setup(
         'pillow',
         'matplotlib',
         'pyyaml',
+        'threadpoolctl',
     ],
 )

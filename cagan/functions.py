@@ -18,7 +18,9 @@ form instead (:func:`_use_phases` says where, as measured): the input
 gradient is a 2x2 convolution of the padded output gradient, one GEMM with
 no overlapping adds, and the weight gradient pairs the space-to-depth input
 with those same columns. Arrays go through in batch chunks of a few MB, in
-reused buffers.
+reused buffers, the chunks shared among threads (:mod:`cagan.threads`),
+each with its own buffers; weight gradients add the chunks' parts in chunk
+order.
 
 The functions here take these kernels for NumPy float32/float64 arrays and
 any batch, channel count and even spatial size, and otherwise (CuPy, ChainerX
@@ -30,9 +32,12 @@ second-order gradients work as well.
 :func:`convolution` and :func:`deconvolution` apply a ``Convolution2D`` or
 ``Deconvolution2D`` link through them, with its own ``W`` and ``b``;
 :func:`instance_normalization` a :class:`cagan.links.InstanceNormalization`
-(Chainer's group normalization, in cache-sized blocks), and
-:func:`leaky_relu` is ``F.leaky_relu`` without its masked multiplies.
+(Chainer's group normalization, in cache-sized blocks), :func:`leaky_relu`
+is ``F.leaky_relu`` without its masked multiplies, and :func:`relu` is
+``F.relu``; their blocks too are shared among threads.
 """
+
+import copy
 
 import chainer
 import chainer.functions as F
@@ -40,6 +45,8 @@ import numpy
 from chainer import function_node
 from chainer.backends import intel64
 from chainer.functions.normalization import group_normalization
+
+from cagan import threads
 
 #: Shapes and dtypes the fast kernels take; anything else goes to Chainer.
 _DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
@@ -100,11 +107,17 @@ _MIN_ROWS = 2048
 
 
 def _chunks(B, positions, row_bytes):
-    """Batch slices ``(b0, b1)`` for columns of ``row_bytes`` per position."""
+    """Batch slices ``(b0, b1)`` for columns of ``row_bytes`` per position,
+    of sizes that differ by one at most (so that threads share them
+    evenly)."""
     per = max(-(-_MIN_ROWS // positions),
               _CHUNK_BYTES // max(1, positions * row_bytes))
-    per = max(1, min(B, per))
-    return [(b0, min(B, b0 + per)) for b0 in range(0, B, per)]
+    count = -(-B // max(1, min(B, per)))
+    if count > 1:
+        # A multiple of the threads, each of which takes as many chunks.
+        count = min(B, -(-count // threads.workers()) * threads.workers())
+    bounds = [B * k // count for k in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _space_to_depth(x, out):
@@ -173,12 +186,27 @@ def _col2im(gcol, out):
     return out
 
 
+def _contiguous(view):
+    """A C-contiguous copy of ``view``, made by threads in slices along its
+    first axis (for weights: a few MB each)."""
+    out = numpy.empty(view.shape, view.dtype)
+    size = len(view)
+    count = max(1, min(size, 8))
+    bounds = [size * k // count for k in range(count + 1)]
+
+    def part(_, b0_b1):
+        out[slice(*b0_b1)] = view[slice(*b0_b1)]
+
+    threads.map(part, list(zip(bounds[:-1], bounds[1:])))
+    return out
+
+
 def _w_rows(W):
     """W (O, C, 4, 4) -> (O, 16 C) in column order [di, dj, p, q, c]."""
     O, C = W.shape[:2]
     # Transposing within each output channel's row keeps this cheap; the
     # GEMMs read the result transposed for free.
-    return numpy.ascontiguousarray(
+    return _contiguous(
         W.reshape(O, C, 2, 2, 2, 2).transpose(0, 2, 4, 3, 5, 1)
     ).reshape(O, 16 * C)
 
@@ -186,40 +214,47 @@ def _w_rows(W):
 def _w_from_rows(Wr, C):
     """Inverse of :func:`_w_rows`: (O, 16 C) -> (O, C, 4, 4)."""
     O = Wr.shape[0]
-    return numpy.ascontiguousarray(
+    return _contiguous(
         Wr.reshape(O, 2, 2, 2, 2, C).transpose(0, 5, 1, 3, 2, 4)
     ).reshape(O, C, 4, 4)
 
 
-class _Columns(object):
-    """Chunked columns of a (B, C, H, W) input: ``for b0, b1, col in ...``
-    yields (n h w, 16 C) columns of samples ``b0:b1``, in reused buffers."""
+def _largest(chunks):
+    return max(b1 - b0 for b0, b1 in chunks)
 
-    def __init__(self, x):
+
+def _column_chunks(x):
+    """Batch slices of ``x`` (B, C, H, W) for its (n h w, 16 C) columns."""
+    B, C, H, W = x.shape
+    return _chunks(B, (H // 2) * (W // 2), 16 * C * x.itemsize)
+
+
+def _sum_in_order(parts):
+    """``parts[0] + parts[1] + ...`` added in that order, into ``parts[0]``,
+    as a loop over the chunks would."""
+    acc = parts[0]
+    for part in parts[1:]:
+        acc += part
+    return acc
+
+
+class _Columns(object):
+    """Columns (n h w, 16 C) of batch slices of a (B, C, H, W) input ``x``,
+    in reused buffers for up to ``n`` samples (one per thread)."""
+
+    def __init__(self, x, n):
         self.x = x
         B, C, H, W = x.shape
-        self.h, self.w = H // 2, W // 2
-        self.chunks = _chunks(B, self.h * self.w, 16 * C * x.itemsize)
-        self._bufs = None
+        self.h, self.w = h, w = H // 2, W // 2
+        self.xs_buf = numpy.empty((n, h + 1, w + 1, 2, 2, C), x.dtype)
+        self.col_buf = numpy.empty((n * h * w, 16 * C), x.dtype)
 
     def chunk(self, b0, b1):
-        """Columns (n h w, 16 C) of samples ``b0:b1`` (one of ``chunks``),
-        valid until the next call."""
-        x, h, w = self.x, self.h, self.w
-        if self._bufs is None:
-            n, C = self.chunks[0][1], x.shape[1]
-            self._bufs = (
-                numpy.empty((n, h + 1, w + 1, 2, 2, C), x.dtype),
-                numpy.empty((n * h * w, 16 * C), x.dtype))
-        xs_buf, col_buf = self._bufs
+        """Columns of samples ``b0:b1``, valid until the next call."""
         n = b1 - b0
         #: The space-to-depth input of the last chunk.
-        self.xs = _space_to_depth(x[b0:b1], xs_buf[:n])
-        return _im2col(self.xs, col_buf[:n * h * w])
-
-    def __iter__(self):
-        for b0, b1 in self.chunks:
-            yield b0, b1, self.chunk(b0, b1)
+        self.xs = _space_to_depth(self.x[b0:b1], self.xs_buf[:n])
+        return _im2col(self.xs, self.col_buf[:n * self.h * self.w])
 
 
 def _rows(y, out):
@@ -238,13 +273,21 @@ def _conv_forward(x, W, b, Wr=None):
     O = W.shape[0]
     Wt = (_w_rows(W) if Wr is None else Wr).T
     y = numpy.empty((B, O, h, w), x.dtype)
-    columns = _Columns(x)
-    y_buf = numpy.empty((columns.chunks[0][1] * h * w, O), x.dtype)
-    for b0, b1, col in columns:
+    chunks = _column_chunks(x)
+    n = _largest(chunks)
+
+    def buffers():
+        return _Columns(x, n), numpy.empty((n * h * w, O), x.dtype)
+
+    def chunk(state, b0_b1):
+        columns, y_buf = state
+        col = columns.chunk(*b0_b1)
         yr = numpy.matmul(col, Wt, out=y_buf[:len(col)])
         if b is not None:
             yr += b
-        _store_nchw(yr, y[b0:b1])
+        _store_nchw(yr, y[slice(*b0_b1)])
+
+    threads.map(chunk, chunks, buffers)
     return y
 
 
@@ -286,33 +329,50 @@ class _GradX(object):
 
     def __init__(self, W, n, h, w, dtype, Wr=None, shape=None, phases=None):
         """``W`` (O, C, 4, 4), or None and its ``shape`` when only
-        :meth:`phase_columns` will be used; buffers for ``n`` samples;
-        ``phases``: the form (default: :func:`_use_phases`'s choice)."""
+        :meth:`phase_columns` will be used; buffers for ``n`` samples, made
+        on first use; ``phases``: the form (default: :func:`_use_phases`'s
+        choice)."""
         O, C = (W.shape if W is not None else shape)[:2]
-        self.h, self.w, self.C, self.O = h, w, C, O
+        self.n, self.h, self.w, self.C, self.O = n, h, w, C, O
+        self.dtype = dtype
         if Wr is None and W is not None:
             Wr = _w_rows(W)
         self.phases = _use_phases(O, C, h, w) if phases is None else phases
-        if self.phases:
-            if Wr is not None:
-                self.W2 = numpy.ascontiguousarray(
-                    Wr.reshape(O, 2, 2, 4 * C).transpose(1, 2, 0, 3)
-                ).reshape(4 * O, 4 * C)
-            self.gyp = numpy.zeros((n, h + 2, w + 2, O), dtype)
-            self.cols = numpy.empty((n * (h + 1) * (w + 1), 4 * O), dtype)
-            self.gxs = numpy.empty((n, h + 1, w + 1, 2, 2, C), dtype)
-        else:
-            self.Wr = Wr
-            self.rows = numpy.empty((n * h * w, O), dtype)
-            self.gcol = numpy.empty((n * h * w, 16 * C), dtype)
-            self.gxs = numpy.empty((n, h + 1, w + 1, 2, 2, C), dtype)
+        if self.phases and Wr is not None:
+            self.W2 = _contiguous(
+                Wr.reshape(O, 2, 2, 4 * C).transpose(1, 2, 0, 3)
+            ).reshape(4 * O, 4 * C)
+        self.Wr = Wr
+        self._bufs = None
+
+    def for_thread(self):
+        """This form and these weights, with buffers of its own."""
+        other = copy.copy(self)
+        other._bufs = None
+        return other
+
+    def _buffers(self):
+        if self._bufs is None:
+            n, h, w, C, O = self.n, self.h, self.w, self.C, self.O
+            gxs = numpy.empty((n, h + 1, w + 1, 2, 2, C), self.dtype)
+            if self.phases:
+                self._bufs = (
+                    numpy.zeros((n, h + 2, w + 2, O), self.dtype),
+                    numpy.empty((n * (h + 1) * (w + 1), 4 * O), self.dtype),
+                    gxs)
+            else:
+                self._bufs = (numpy.empty((n * h * w, O), self.dtype),
+                              numpy.empty((n * h * w, 16 * C), self.dtype),
+                              gxs)
+        return self._bufs
 
     def phase_columns(self, gy):
         """Phase-form columns (n (h+1) (w+1), 4 O) of ``gy`` (n, O, h, w),
         valid until the next call."""
         n = len(gy)
-        return _phase_columns(gy, self.gyp[:n],
-                              self.cols[:n * (self.h + 1) * (self.w + 1)])
+        gyp, cols, _ = self._buffers()
+        return _phase_columns(gy, gyp[:n],
+                              cols[:n * (self.h + 1) * (self.w + 1)])
 
     def chunk(self, gy, out, rows=None, cols=None):
         """Input gradient ``out`` (n, C, 2h, 2w) for ``gy`` (n, O, h, w);
@@ -320,7 +380,8 @@ class _GradX(object):
         columns (:meth:`phase_columns`), if already built."""
         n = len(gy)
         h, w = self.h, self.w
-        gxs = self.gxs[:n]
+        first, second, gxs = self._buffers()
+        gxs = gxs[:n]
         if self.phases:
             if cols is None:
                 cols = self.phase_columns(gy)
@@ -328,8 +389,8 @@ class _GradX(object):
                          out=gxs.reshape(n * (h + 1) * (w + 1), -1))
         else:
             if rows is None:
-                rows = _rows(gy, self.rows[:n * h * w])
-            gcol = numpy.matmul(rows, self.Wr, out=self.gcol[:n * h * w])
+                rows = _rows(gy, first[:n * h * w])
+            gcol = numpy.matmul(rows, self.Wr, out=second[:n * h * w])
             _col2im(gcol, gxs)
         return _depth_to_space(gxs, out)
 
@@ -359,11 +420,15 @@ def _conv_grad_x(gy, W, b=None, Wr=None):
     C = W.shape[1]
     gx = numpy.empty((B, C, 2 * h, 2 * w), gy.dtype)
     chunks = _chunks(B, h * w, 16 * C * gy.itemsize)
-    grad_x = _GradX(W, chunks[0][1], h, w, gy.dtype, Wr)
-    for b0, b1 in chunks:
-        out = grad_x.chunk(gy[b0:b1], gx[b0:b1])
+    grad_x = _GradX(W, _largest(chunks), h, w, gy.dtype, Wr)
+
+    def chunk(grad_x, b0_b1):
+        part = slice(*b0_b1)
+        out = grad_x.chunk(gy[part], gx[part])
         if b is not None:
             out += b[:, None, None]
+
+    threads.map(chunk, chunks, grad_x.for_thread)
     return gx
 
 
@@ -382,34 +447,36 @@ def _conv_backward(x, W, gy, need_x, need_w, Wr=None):
     C = x.shape[1]
     if _use_phases(O, C, h, w, need_x):
         return _conv_backward_phases(x, W, gy, need_x, need_w, Wr)
-    columns = _Columns(x)
-    n = columns.chunks[0][1]
-    rows_buf = numpy.empty((n * h * w, O), gy.dtype)
-    if need_x:
-        gx = numpy.empty(x.shape, x.dtype)
-        grad_x = _GradX(W, n, h, w, gy.dtype, Wr, phases=False)
-    acc = None
-    for b0, b1 in columns.chunks:
-        n = b1 - b0
-        rows = None
+    chunks = _column_chunks(x)
+    n = _largest(chunks)
+    gx = numpy.empty(x.shape, x.dtype) if need_x else None
+    grad_x = (_GradX(W, n, h, w, gy.dtype, Wr, phases=False) if need_x
+              else None)
+
+    def buffers():
+        return (_Columns(x, n), numpy.empty((n * h * w, O), gy.dtype),
+                grad_x.for_thread() if need_x else None)
+
+    def chunk(state, b0_b1):
+        columns, rows_buf, grad_x = state
+        b0, b1 = b0_b1
+        rows = part = None
         if need_w:
-            rows = _rows(gy[b0:b1], rows_buf[:n * h * w])
+            rows = _rows(gy[b0:b1], rows_buf[:(b1 - b0) * h * w])
             part = rows.T @ columns.chunk(b0, b1)
-            if acc is None:
-                acc = part
-            else:
-                acc += part
         if need_x:
             grad_x.chunk(gy[b0:b1], gx[b0:b1], rows)
-    return (gx if need_x else None,
-            _w_from_rows(acc, C) if need_w else None)
+        return part
+
+    parts = threads.map(chunk, chunks, buffers)
+    return gx, (_w_from_rows(_sum_in_order(parts), C) if need_w else None)
 
 
 def _w_from_phase_grad(acc):
     """Weight gradient (O, C, 4, 4) from its phase form ``acc`` (4 C, 4 O):
     acc[(p, q, c), (di, dj, o)] is gW[o, c, 2 di + p, 2 dj + q]."""
     C, O = acc.shape[0] // 4, acc.shape[1] // 4
-    return numpy.ascontiguousarray(
+    return _contiguous(
         acc.reshape(2, 2, C, 2, 2, O).transpose(5, 2, 3, 0, 4, 1)
     ).reshape(O, C, 4, 4)
 
@@ -426,28 +493,30 @@ def _conv_backward_phases(x, W, gy, need_x, need_w, Wr=None):
     C = x.shape[1]
     positions = (h + 1) * (w + 1)
     chunks = _chunks(B, positions, 4 * (O + C) * x.itemsize)
-    n = chunks[0][1]
+    n = _largest(chunks)
     grad_x = _GradX(W if need_x else None, n, h, w, gy.dtype, Wr,
                     shape=(O, C), phases=True)
-    if need_x:
-        gx = numpy.empty(x.shape, x.dtype)
-    if need_w:
-        xs_buf = numpy.empty((n, h + 1, w + 1, 2, 2, C), x.dtype)
-    acc = None
-    for b0, b1 in chunks:
-        n = b1 - b0
+    gx = numpy.empty(x.shape, x.dtype) if need_x else None
+
+    def buffers():
+        return (grad_x.for_thread(),
+                numpy.empty((n, h + 1, w + 1, 2, 2, C), x.dtype)
+                if need_w else None)
+
+    def chunk(state, b0_b1):
+        grad_x, xs_buf = state
+        b0, b1 = b0_b1
         cols = grad_x.phase_columns(gy[b0:b1])
+        part = None
         if need_w:
-            xs = _space_to_depth(x[b0:b1], xs_buf[:n])
-            part = xs.reshape(n * positions, 4 * C).T @ cols
-            if acc is None:
-                acc = part
-            else:
-                acc += part
+            xs = _space_to_depth(x[b0:b1], xs_buf[:b1 - b0])
+            part = xs.reshape(-1, 4 * C).T @ cols
         if need_x:
             grad_x.chunk(gy[b0:b1], gx[b0:b1], cols=cols)
-    gW = _w_from_phase_grad(acc) if need_w else None
-    return (gx if need_x else None), gW
+        return part
+
+    parts = threads.map(chunk, chunks, buffers)
+    return gx, (_w_from_phase_grad(_sum_in_order(parts)) if need_w else None)
 
 
 def _deconv_backward(x, W, gy, need_x, need_w, Wr=None):
@@ -459,41 +528,41 @@ def _deconv_backward(x, W, gy, need_x, need_w, Wr=None):
     """
     B, C, h, w = x.shape
     O = gy.shape[1]
-    columns = _Columns(gy)
-    n = columns.chunks[0][1]
+    chunks = _column_chunks(gy)
+    n = _largest(chunks)
     # With the input gradient, gy's columns are built anyway and the plain
     # weight gradient reuses them: the phase form pays only without it.
     phases = need_w and not need_x and _use_phases(C, O, h, w, False)
     if need_x:
         Wt = (_w_rows(W) if Wr is None else Wr).T
         gx = numpy.empty(x.shape, x.dtype)
-        y_buf = numpy.empty((n * h * w, C), x.dtype)
-    if phases:
-        phase_x = _GradX(None, n, h, w, x.dtype, shape=(C, O), phases=True)
-    elif need_w:
-        rows_buf = numpy.empty((n * h * w, C), x.dtype)
-    acc = None
-    for b0, b1 in columns.chunks:
-        n = b1 - b0
+    phase_x = (_GradX(None, n, h, w, x.dtype, shape=(C, O), phases=True)
+               if phases else None)
+
+    def buffers():
+        return (_Columns(gy, n),
+                numpy.empty((n * h * w, C), x.dtype),
+                phase_x.for_thread() if phases else None)
+
+    def chunk(state, b0_b1):
+        columns, buf, phase_x = state
+        b0, b1 = b0_b1
         col = columns.chunk(b0, b1)
         if need_x:
-            yr = numpy.matmul(col, Wt, out=y_buf[:len(col)])
-            _store_nchw(yr, gx[b0:b1])
+            _store_nchw(numpy.matmul(col, Wt, out=buf[:len(col)]),
+                        gx[b0:b1])
         if phases:
-            part = (columns.xs.reshape(-1, 4 * O).T
+            return (columns.xs.reshape(-1, 4 * O).T
                     @ phase_x.phase_columns(x[b0:b1]))
-        elif need_w:
-            part = _rows(x[b0:b1], rows_buf[:len(col)]).T @ col
         if need_w:
-            if acc is None:
-                acc = part
-            else:
-                acc += part
+            return _rows(x[b0:b1], buf[:len(col)]).T @ col
+
+    parts = threads.map(chunk, chunks, buffers)
     gW = None
     if phases:
-        gW = _w_from_phase_grad(acc)
+        gW = _w_from_phase_grad(_sum_in_order(parts))
     elif need_w:
-        gW = _w_from_rows(acc, O)
+        gW = _w_from_rows(_sum_in_order(parts), O)
     return (gx if need_x else None), gW
 
 
@@ -665,9 +734,12 @@ class LeakyReLU(function_node.FunctionNode):
         x, = inputs
         x1 = x.reshape(-1)
         y = numpy.empty_like(x1)
-        for k in _blocks(x1.size):
+
+        def block(_, k):
             numpy.multiply(x1[k], self.slope, out=y[k])
             numpy.maximum(y[k], x1[k], out=y[k])
+
+        threads.map(block, _blocks(x1.size))
         self.retain_outputs((0,))
         return y.reshape(x.shape),
 
@@ -678,7 +750,8 @@ class LeakyReLU(function_node.FunctionNode):
 
 class _LeakyReLUGrad(function_node.FunctionNode):
     """``slope gy`` where the output was ``<= 0`` (the mask ``nonpositive``),
-    ``gy`` elsewhere, NaN outputs included, as Chainer's."""
+    ``gy`` elsewhere, NaN outputs included, as Chainer's; with slope 0 and
+    the mask ``not y > 0``, ReLU's gradient."""
 
     def __init__(self, nonpositive, slope):
         self.nonpositive = nonpositive
@@ -696,11 +769,14 @@ class _LeakyReLUGrad(function_node.FunctionNode):
         g1 = gy.reshape(-1)
         mask = self.nonpositive.reshape(-1)
         gx = numpy.empty_like(g1)
-        for k in _blocks(g1.size):
+
+        def block(_, k):
             factor = mask[k].astype(bits)
             factor *= bits.type(step)  # wraps: one + step is slope
             factor += bits.type(one)
             numpy.multiply(g1[k], factor.view(gy.dtype), out=gx[k])
+
+        threads.map(block, _blocks(g1.size))
         return gx.reshape(gy.shape),
 
     def backward(self, indexes, grad_outputs):
@@ -723,6 +799,43 @@ def leaky_relu(x, slope=0.2):
             or not 0 < slope <= 1):
         return F.leaky_relu(x, slope)
     return LeakyReLU(slope).apply((x,))[0]
+
+
+class ReLU(function_node.FunctionNode):
+    """``F.relu`` for NumPy arrays, by blocks on every core (Chainer's runs
+    on one): ``max(x, 0)``, and ``gy`` times 1 where the output is positive
+    and 0 elsewhere, the same floats as Chainer's."""
+
+    def forward(self, inputs):
+        x, = inputs
+        x1 = x.reshape(-1)
+        y = numpy.empty_like(x1)
+
+        def block(_, k):
+            numpy.maximum(x1[k], 0, out=y[k])
+
+        threads.map(block, _blocks(x1.size))
+        self.retain_outputs((0,))
+        return y.reshape(x.shape),
+
+    def backward(self, indexes, grad_outputs):
+        y, = self.get_retained_outputs()
+        return _LeakyReLUGrad(~(y.array > 0), 0.0).apply(grad_outputs)
+
+
+def relu(x):
+    """``chainer.functions.relu``, faster for NumPy arrays.
+
+    Args:
+        x: float array or Variable, any shape.
+
+    Returns:
+        ~chainer.Variable: same shape and dtype as ``x``.
+    """
+    array = x.array if isinstance(x, chainer.Variable) else x
+    if not _is_plain_numpy(array) or array.dtype.kind != 'f':
+        return F.relu(x)
+    return ReLU().apply((x,))[0]
 
 
 #: Rows per block in instance normalization: a block's passes run in cache.
@@ -764,7 +877,8 @@ class InstanceNormalization(function_node.FunctionNode):
         self.x_hat = numpy.empty_like(x2)
         self.inv_std = numpy.empty(B * C, x.dtype)
         y = numpy.empty_like(x2)
-        for r in _row_blocks(B * C, n * x.itemsize):
+
+        def block(_, r):
             x_hat = self.x_hat[r]
             mean = x2[r].mean(axis=1)
             numpy.subtract(x2[r], mean[:, None], out=x_hat)
@@ -777,6 +891,8 @@ class InstanceNormalization(function_node.FunctionNode):
             x_hat *= inv_std[:, None]
             numpy.multiply(x_hat, g[r, None], out=y[r])
             y[r] += s[r, None]
+
+        threads.map(block, _row_blocks(B * C, n * x.itemsize))
         return y.reshape(x.shape),
 
     def backward(self, indexes, grad_outputs):
@@ -793,18 +909,22 @@ class InstanceNormalization(function_node.FunctionNode):
         gy2 = gy.array.reshape(B * C, -1)
         n = gy2.shape[1]
         x_hat_all = self.x_hat
-        s1 = gy2.sum(axis=1)
+        s1 = numpy.empty(B * C, gy2.dtype)
         s2 = numpy.empty_like(s1)
         # gx = inv_std gamma (gy - mean(gy) - x_hat mean(gy x_hat)).
         a = self.inv_std * numpy.tile(gamma.array, B)
         gx = numpy.empty_like(gy2)
-        for r in _row_blocks(B * C, n * gy2.itemsize):
+
+        def block(_, r):
             x_hat = x_hat_all[r]
+            s1[r] = gy2[r].sum(axis=1)
             s2[r] = numpy.einsum('ij,ij->i', gy2[r], x_hat)
             t = numpy.multiply(x_hat, (a[r] * s2[r] / n)[:, None])
             numpy.multiply(gy2[r], a[r, None], out=gx[r])
             gx[r] -= t
             gx[r] -= (a[r] * s1[r] / n)[:, None]
+
+        threads.map(block, _row_blocks(B * C, n * gy2.itemsize))
         ggamma = s2.reshape(B, C).sum(axis=0)
         gbeta = s1.reshape(B, C).sum(axis=0)
         grads = {0: gx.reshape(x.shape), 1: ggamma, 2: gbeta}

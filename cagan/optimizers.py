@@ -5,6 +5,7 @@ from chainer.optimizers import adam
 from chainer.training import extensions
 
 import cagan.precision
+from cagan import threads
 
 #: Elements per block in :class:`AdamRule`: a block's passes run in cache.
 _BLOCK = 1 << 16
@@ -37,9 +38,13 @@ class AdamRule(adam.AdamRule):
         g1, m1, v1, p1 = (a.reshape(-1) for a in (grad, m, v, data))
         alpha_t, eps, eta = self.alpha_t, hp.eps, hp.eta
         one_minus_beta1, one_minus_beta2 = 1.0 - hp.beta1, 1.0 - hp.beta2
-        t = numpy.empty(min(_BLOCK, p1.size), data.dtype)
-        for k in range(0, p1.size, _BLOCK):
-            g, mk, vk, pk = (a[k:k + _BLOCK] for a in (g1, m1, v1, p1))
+        blocks = [slice(k, k + _BLOCK) for k in range(0, p1.size, _BLOCK)]
+
+        def temporary():
+            return numpy.empty(min(_BLOCK, p1.size), data.dtype)
+
+        def block(t, k):
+            g, mk, vk, pk = g1[k], m1[k], v1[k], p1[k]
             tk = t[:len(g)]
             # m += (1 - beta1) (grad - m)
             numpy.subtract(g, mk, out=tk)
@@ -57,6 +62,8 @@ class AdamRule(adam.AdamRule):
             tk *= mk
             tk *= -eta
             pk += tk
+
+        threads.map(block, blocks, temporary)
 
 
 class Adam(adam.Adam):

@@ -5,8 +5,9 @@
 # effect on the losses and speed (float32, tf32, mixed16). Under 8 minutes.
 # Output goes to stdout and, when $OUT is set, to files there.
 #
-# Prepare here:   mkdir -p .whl && cp .venv-py312/wheels/chainer-*.whl .whl/
-# (make test builds that wheel; .whl/ is listed in .git/info/exclude.)
+# Prepare here:   mkdir -p .whl && cp .venv-py312/wheels/*.whl .whl/
+# (make test builds chainer's wheel and fetches threadpoolctl's; .whl/ is
+# listed in .git/info/exclude.)
 set -uo pipefail
 out=${OUT:-/tmp/gpu_check}
 mkdir -p "$out"

@@ -20,7 +20,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV = ROOT / '.venv-py312'
 # Bump to rebuild the venv when what it holds changes.
-VENV_RECIPE = 'numpy>=2,<3 setuptools>=82 pytest chainer==7.8.1 v1'
+VENV_RECIPE = ('numpy>=2,<3 setuptools>=82 pytest chainer==7.8.1 '
+               'threadpoolctl==3.8.0 v2')
 # Run there on NumPy 2, with warnings as errors (pytest.ini).
 STACK_B_TESTS = ['tests/test_instance_normalization.py',
                  'tests/test_networks.py', 'tests/test_seed_weights.py',
@@ -109,6 +110,10 @@ def build_stack_b(python):
     subprocess.run([str(vpython), '-m', 'pip', 'wheel', '--quiet', '--no-deps',
                     '-w', str(wheels), 'chainer==7.8.1'],
                    env=build_env, check=True)
+    # Carried to the GPU machines too (scripts/gpu_check.sh).
+    subprocess.run([str(vpython), '-m', 'pip', 'download', '--quiet',
+                    '--no-deps', '-d', str(wheels), 'threadpoolctl==3.8.0'],
+                   env=env, check=True)
     subprocess.run(pip + ['--upgrade', 'numpy>=2,<3', 'setuptools>=82',
                           'pytest'] + [str(w) for w in wheels.glob('*.whl')],
                    env=env, check=True)

@@ -222,6 +222,39 @@ def test_leaky_relu_is_chainers_exactly(rng, slope, dtype):
     numpy.testing.assert_array_equal(g1, g0)
 
 
+@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
+def test_relu_is_chainers_exactly(rng, dtype):
+    x = values(rng, (3, 5, 7, 11), dtype)
+    x.flat[:6] = [0.0, -0.0, numpy.nan, -numpy.inf, numpy.inf, -1e-30]
+    gy = values(rng, x.shape, dtype)
+    gy.flat[6:8] = [numpy.inf, numpy.nan]
+    results = []
+    for fn in (F.relu, functions.relu):
+        xv = chainer.Variable(x.copy())
+        with numpy.errstate(invalid='ignore'):  # inf * 0 in the gradient
+            y = fn(xv)
+            y.grad = gy.copy()
+            y.backward()
+        results.append((y.array, xv.grad))
+    (y0, g0), (y1, g1) = results
+    numpy.testing.assert_array_equal(y1, y0)
+    numpy.testing.assert_array_equal(numpy.signbit(y1), numpy.signbit(y0))
+    numpy.testing.assert_array_equal(g1, g0)
+    numpy.testing.assert_array_equal(numpy.signbit(g1), numpy.signbit(g0))
+
+
+def test_relu_double_backward_matches_chainer(rng):
+    x = values(rng, (2, 3, 4, 5), numpy.float64)
+    grads = []
+    for fn in (F.relu, functions.relu):
+        xv = chainer.Variable(x.copy())
+        g, = chainer.grad([F.sum(fn(xv) ** 3)], [xv],
+                          enable_double_backprop=True)
+        F.sum(g * g).backward()
+        grads.append((g.array, xv.grad))
+    assert_close(grads[1], grads[0], numpy.float64)
+
+
 def chainer_layers(monkeypatch):
     """Route the networks' layer calls to Chainer's own functions."""
     for module in (generator, discriminator):
@@ -229,6 +262,7 @@ def chainer_layers(monkeypatch):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, lambda link, x: link(x))
     monkeypatch.setattr(discriminator, 'leaky_relu', F.leaky_relu)
+    monkeypatch.setattr(generator, 'relu', F.relu)
     monkeypatch.setattr(
         functions, 'instance_normalization',
         lambda x, gamma, beta, eps: F.group_normalization(
@@ -288,7 +322,8 @@ def test_discriminator_matches_chainers_layers(rng, monkeypatch, head):
 def test_the_links_use_the_fast_functions(rng, monkeypatch):
     calls = []
     for cls in (functions.Convolution4x4S2, functions.Deconvolution4x4S2,
-                functions.InstanceNormalization, functions.LeakyReLU):
+                functions.InstanceNormalization, functions.LeakyReLU,
+                functions.ReLU):
         forward = cls.forward
 
         def counting(self, inputs, forward=forward, name=cls.__name__):
@@ -303,3 +338,4 @@ def test_the_links_use_the_fast_functions(rng, monkeypatch):
     assert calls.count('Deconvolution4x4S2') == 4
     assert calls.count('InstanceNormalization') == 6 + 4
     assert calls.count('LeakyReLU') == 5
+    assert calls.count('ReLU') == 7

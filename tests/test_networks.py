@@ -164,6 +164,27 @@ def test_noise_is_gaussian(dtype, shape):
     half = n // 2
     assert abs(numpy.corrcoef(z[:half], z[half:2 * half])[0, 1]) < 0.01
 
+def test_noise_blocks_are_independent_and_thread_count_free(monkeypatch):
+    from cagan import threads
+    from cagan.links import discriminator
+    monkeypatch.setattr(discriminator, '_NOISE_BLOCK', 1000)
+    draws = []
+    for count in (1, 2, 3):
+        threads.set_workers(count)
+        try:
+            draws.append(discriminator._normal(
+                numpy.random.default_rng(5), (20001,),
+                numpy.dtype(numpy.float32), numpy.float32(1)))
+        finally:
+            threads.set_workers(None)
+    numpy.testing.assert_array_equal(draws[1], draws[0])
+    numpy.testing.assert_array_equal(draws[2], draws[0])
+    # The cos halves of ten blocks of 1000 pairs: ten unrelated streams.
+    blocks = draws[0][:10000].reshape(10, 1000)
+    correlation = numpy.corrcoef(blocks) - numpy.eye(10)
+    assert numpy.abs(correlation).max() < 0.16
+
+
 @pytest.mark.parametrize('kwargs, words', [
     (dict(size=(100, 100)), 'multiples of 16'),
     (dict(size=(16, 16)), 'at least 2 pixels'),

@@ -4,43 +4,85 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 import numpy
-from chainer import backend
+from chainer import backend, function_node
 
+from cagan import threads
 from cagan.functions import convolution, leaky_relu
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
 HEADS = ('linear', 'patch')
+#: Normal pairs per block of :func:`_normal`'s transform.
+_NOISE_BLOCK = 1 << 16
 
 
-def _normal(rng, shape, dtype, sigma):
-    """``sigma`` times standard normal draws, ``shape``, in ``dtype``.
+def _normal(rng, shape, dtype, sigma, add_to=None):
+    """``sigma`` times standard normal draws, ``shape``, in ``dtype``, plus
+    ``add_to`` (an array of that shape and dtype) if given.
 
     Box-Muller over ``dtype`` uniforms, which NumPy turns into normals about
     twice as fast as its own ziggurat ``standard_normal`` in float32 (the
     noise was 10% of a CPU step at 128x96). Exact Gaussians: float32
-    uniforms only cut the tails beyond 5.7 sigma.
+    uniforms only cut the tails beyond 5.7 sigma. Blocks of ``_NOISE_BLOCK``
+    pairs draw from streams of their own, seeded from ``rng``, on threads
+    (:mod:`cagan.threads`); the values do not depend on their number.
     """
     if dtype == numpy.float16:
         # NumPy draws no float16: draw float32, round once.
-        return _normal(rng, shape, numpy.dtype(numpy.float32),
-                       numpy.float32(sigma)).astype(dtype)
+        noise = _normal(rng, shape, numpy.dtype(numpy.float32),
+                        numpy.float32(sigma)).astype(dtype)
+        return noise if add_to is None else add_to + noise
     n = math.prod(shape)
     half = (n + 1) // 2
-    u = rng.random(2 * half, dtype=dtype)
-    radius, angle = u[:half], u[half:]
-    numpy.subtract(1, radius, out=radius)  # (0, 1]: the log stays finite
-    numpy.log(radius, out=radius)
-    radius *= dtype.type(-2)
-    numpy.sqrt(radius, out=radius)
-    radius *= sigma
-    angle *= dtype.type(2 * math.pi)
+    blocks = [slice(k, min(half, k + _NOISE_BLOCK))
+              for k in range(0, half, _NOISE_BLOCK)]
+    # A stream per block, seeded from rng, so that threads draw at once and
+    # the values depend on rng alone.
+    seeds = rng.integers(2 ** 63, size=len(blocks))
     out = numpy.empty(2 * half, dtype)
-    numpy.cos(angle, out=out[:half])
-    numpy.sin(angle, out=out[half:])
-    out[:half] *= radius
-    out[half:] *= radius
+    if add_to is not None:
+        add_to = add_to.reshape(-1)
+
+    def block(_, k_seed):
+        k, seed = k_seed
+        m = k.stop - k.start
+        u = numpy.random.default_rng(int(seed)).random(2 * m, dtype=dtype)
+        radius, angle = u[:m], u[m:]
+        numpy.subtract(1, radius, out=radius)  # (0, 1]: the log stays finite
+        numpy.log(radius, out=radius)
+        radius *= dtype.type(-2)
+        numpy.sqrt(radius, out=radius)
+        radius *= sigma
+        angle *= dtype.type(2 * math.pi)
+        cos, sin = out[k], out[half + k.start:half + k.stop]
+        numpy.cos(angle, out=cos)
+        numpy.sin(angle, out=sin)
+        cos *= radius
+        sin *= radius
+        if add_to is not None:
+            cos += add_to[k]
+            top = min(n, half + k.stop)
+            out[half + k.start:top] += add_to[half + k.start:top]
+
+    threads.map(block, list(zip(blocks, seeds)))
     return out[:n].reshape(shape)
+
+
+class _AddNoise(function_node.FunctionNode):
+    """``h`` plus ``sigma`` times normal draws from NumPy Generator ``rng``,
+    made and added in one pass (:func:`_normal`); the gradient passes
+    through unchanged."""
+
+    def __init__(self, rng, sigma):
+        self.rng = rng
+        self.sigma = sigma
+
+    def forward(self, inputs):
+        h, = inputs
+        return _normal(self.rng, h.shape, h.dtype, self.sigma, add_to=h),
+
+    def backward(self, indexes, grad_outputs):
+        return grad_outputs
 
 
 class Discriminator(chainer.Chain):
@@ -152,14 +194,12 @@ class Discriminator(chainer.Chain):
         rng = self._noise_rng(h.array)
         sigma = h.dtype.type(self.noise_sigma)
         if isinstance(rng, numpy.random.Generator):
-            noise = _normal(rng, h.shape, h.dtype, sigma)
-        else:
-            # CuPy draws float32 and float64 only.
-            noise = rng.standard_normal(h.shape, dtype=numpy.promote_types(
-                h.dtype, numpy.float32))
-            noise *= sigma
-            noise = noise.astype(h.dtype, copy=False)
-        return h + noise
+            return _AddNoise(rng, sigma).apply((h,))[0]
+        # CuPy draws float32 and float64 only.
+        noise = rng.standard_normal(h.shape, dtype=numpy.promote_types(
+            h.dtype, numpy.float32))
+        noise *= sigma
+        return h + noise.astype(h.dtype, copy=False)
 
     def forward(self, x):
         """Score (human, article) pairs.

@@ -3,7 +3,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
-from cagan.functions import convolution, deconvolution
+from cagan.functions import convolution, deconvolution, relu
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
@@ -79,13 +79,13 @@ class Generator(chainer.Chain):
         # The weights' dtype inside (float16 under mixed precision, see
         # cagan.precision), the caller's outside.
         dtype = x.dtype
-        h1 = F.relu(convolution(self.c0, F.cast(x, self.c0.W.dtype)))
-        h2 = F.relu(self.bn1(convolution(self.c1, h1)))
-        h3 = F.relu(self.bn2(convolution(self.c2, h2)))
-        h = F.relu(self.bn3(convolution(self.c3, h3)))
-        h = F.relu(self.dbn0(deconvolution(self.dc0, h))) + h3
-        h = F.relu(self.dbn1(deconvolution(self.dc1, h))) + h2
-        h = F.relu(self.dbn2(deconvolution(self.dc2, h))) + h1
+        h1 = relu(convolution(self.c0, F.cast(x, self.c0.W.dtype)))
+        h2 = relu(self.bn1(convolution(self.c1, h1)))
+        h3 = relu(self.bn2(convolution(self.c2, h2)))
+        h = relu(self.bn3(convolution(self.c3, h3)))
+        h = relu(self.dbn0(deconvolution(self.dc0, h))) + h3
+        h = relu(self.dbn1(deconvolution(self.dc1, h))) + h2
+        h = relu(self.dbn2(deconvolution(self.dc2, h))) + h1
         return F.cast(F.sigmoid(deconvolution(self.dc3, h)), dtype)
 
     def swap(self, x_i, y_i, y_j):

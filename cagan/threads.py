@@ -1,0 +1,158 @@
+"""Every CPU core for the NumPy work of a training step.
+
+OpenBLAS runs a GEMM on all cores, but NumPy runs copies and element-wise
+work on one, and on a CPU that work is about half of a CAGAN step (the
+column copies of :mod:`cagan.functions`, instance norm, the
+discriminator's noise, Adam). NumPy releases the GIL inside such loops, so
+independent pieces of it (batch chunks of a convolution, row blocks of a
+normalisation) run at once on a few threads.
+
+:func:`map` shares items by a fixed rule, item ``k`` to worker ``k % n``,
+and returns the results in item order, so the caller combines them in the
+order a plain loop would: a run is repeatable bit for bit. With another
+number of workers, the batch chunks of :mod:`cagan.functions` (a multiple
+of the workers) and BLAS's thread count differ, and so do values, at
+float rounding, as with any change of BLAS threads. While workers run,
+BLAS runs one thread in each, instead of one GEMM on every core. A call
+made from inside a worker runs in that worker.
+
+The workers are threads of one process-wide pool, started on first use and
+stopped before the process forks (the data loader's worker processes), so
+that no fork copies a pool in use.
+"""
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy  # noqa: F401  (loads the BLAS that threadpoolctl finds)
+import threadpoolctl
+
+_lock = threading.Lock()
+_local = threading.local()
+#: Worker count set by :func:`set_workers`; None: the usable cores.
+_workers = None
+_pool = None
+
+
+def usable_cores():
+    """CPU cores this process may run on."""
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def workers():
+    """How many threads :func:`map` uses: :func:`set_workers`'s count, by
+    default the usable cores."""
+    return usable_cores() if _workers is None else _workers
+
+
+def set_workers(count):
+    """Use ``count`` threads (None: the usable cores; 1: the calling thread
+    alone, as several processes on one machine want)."""
+    global _workers
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise ValueError('workers must be a positive integer or None, got '
+                         '{!r}'.format(count))
+    _stop()
+    _workers = count
+
+
+_blas_libraries = None
+#: Calls of :func:`map` running workers now, and BLAS's limits before them.
+_running = 0
+_blas_before = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS on one thread per caller while any :func:`map` runs workers
+    (counted, so that overlapping calls restore the limits once)."""
+    global _blas_libraries, _running, _blas_before
+    with _lock:
+        if _blas_libraries is None:
+            _blas_libraries = threadpoolctl.ThreadpoolController().select(
+                user_api='blas').lib_controllers
+        if _running == 0:
+            _blas_before = [library.num_threads
+                            for library in _blas_libraries]
+            for library in _blas_libraries:
+                library.set_num_threads(1)
+        _running += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _running -= 1
+            if _running == 0:
+                for library, count in zip(_blas_libraries, _blas_before):
+                    library.set_num_threads(count)
+
+
+def _stop():
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(before=_stop)
+
+
+def _run_share(fn, make_state, items, start, step, results):
+    _local.inside = True
+    try:
+        state = make_state() if make_state is not None else None
+        for k in range(start, len(items), step):
+            results[k] = fn(state, items[k])
+    finally:
+        _local.inside = False
+
+
+def map(fn, items, make_state=None):
+    """``[fn(state, item) for item in items]``, the items shared among the
+    workers.
+
+    Args:
+        fn: called as ``fn(state, item)``; calls of different items may run
+            at once, so each writes only its own part of any shared output.
+        items (sequence): the pieces of work.
+        make_state: called once per worker that gets items, for what that
+            worker reuses from item to item (buffers); None: ``state`` is
+            None.
+
+    Returns:
+        list: the results, in the order of ``items``.
+    """
+    global _pool
+    n = min(workers(), len(items))
+    # Fewer items than a few per worker, unevenly shared: one loop whose
+    # GEMMs use every core is faster than a worker left on its own.
+    if n > 1 and len(items) % n and len(items) < 4 * n:
+        n = 1
+    if n <= 1 or getattr(_local, 'inside', False):
+        state = make_state() if make_state is not None else None
+        return [fn(state, item) for item in items]
+    with _lock:
+        if _pool is None:
+            # set_workers stops the pool: this one has workers() - 1 >= n - 1.
+            _pool = ThreadPoolExecutor(workers() - 1,
+                                       thread_name_prefix='cagan')
+        pool = _pool
+    results = [None] * len(items)
+    # Each worker's GEMMs on one core: BLAS threads of their own would
+    # contend with the other workers for the cores (measured: slower than
+    # one loop).
+    with _one_blas_thread():
+        futures = [pool.submit(_run_share, fn, make_state, items, k, n,
+                               results) for k in range(1, n)]
+        try:
+            _run_share(fn, make_state, items, 0, n, results)
+        finally:
+            for future in futures:
+                future.result()
+    return results
