@@ -22,7 +22,7 @@ from chainer import iterators
 
 import cagan.precision
 from cagan import config as config_module
-from cagan import distributed, training
+from cagan import distributed, threads, training
 from cagan.errors import ConfigError
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
@@ -124,8 +124,8 @@ def step_gflop(batch, ch, size, head='linear'):
 @contextlib.contextmanager
 def chainer_layers():
     """Route the networks' layers to Chainer's own functions (the links'
-    ``__call__``, ``F.leaky_relu``, ``F.group_normalization``): the
-    before/after comparison for :mod:`cagan.functions`."""
+    ``__call__``, ``F.relu``, ``F.leaky_relu``, ``F.group_normalization``):
+    the before/after comparison for :mod:`cagan.functions`."""
     import chainer.functions as F
     from cagan import functions
     from cagan.links import discriminator, generator
@@ -133,6 +133,7 @@ def chainer_layers():
     patches = [(generator, 'convolution', lambda link, x: link(x)),
                (generator, 'deconvolution', lambda link, x: link(x)),
                (discriminator, 'convolution', lambda link, x: link(x)),
+               (generator, 'relu', F.relu),
                (discriminator, 'leaky_relu', F.leaky_relu),
                (functions, 'instance_normalization',
                 lambda x, g, b, eps: F.group_normalization(
@@ -188,7 +189,8 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
 
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
-        ``ranks``, ``images_per_s``, ``gflop`` per step, ``gflops``
+        ``ranks``, ``threads`` (:func:`cagan.threads.workers`, each rank's),
+        ``images_per_s``, ``gflop`` per step, ``gflops``
         achieved, ``ceiling_gflops`` (median of the samples) and ``ratio``
         (median of the per-step GFLOP/s over the ceiling sample next to it).
 
@@ -240,6 +242,7 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     seconds = statistics.median(times)
     return {'seconds': seconds, 'steps': steps,
             'ranks': 1 if comm is None else comm.size,
+            'threads': threads.workers(),
             'images_per_s': batch / seconds, 'gflop': gflop,
             'gflops': gflop / seconds,
             'ceiling_gflops': statistics.median(ceilings),

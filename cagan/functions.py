@@ -112,12 +112,8 @@ def _chunks(B, positions, row_bytes):
     evenly)."""
     per = max(-(-_MIN_ROWS // positions),
               _CHUNK_BYTES // max(1, positions * row_bytes))
-    count = -(-B // max(1, min(B, per)))
-    if count > 1:
-        # A multiple of the threads, each of which takes as many chunks.
-        count = min(B, -(-count // threads.workers()) * threads.workers())
-    bounds = [B * k // count for k in range(count + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return [(k.start, k.stop)
+            for k in threads.split(B, -(-B // max(1, min(B, per))))]
 
 
 def _space_to_depth(x, out):
@@ -190,14 +186,11 @@ def _contiguous(view):
     """A C-contiguous copy of ``view``, made by threads in slices along its
     first axis (for weights: a few MB each)."""
     out = numpy.empty(view.shape, view.dtype)
-    size = len(view)
-    count = max(1, min(size, 8))
-    bounds = [size * k // count for k in range(count + 1)]
 
-    def part(_, b0_b1):
-        out[slice(*b0_b1)] = view[slice(*b0_b1)]
+    def part(_, k):
+        out[k] = view[k]
 
-    threads.map(part, list(zip(bounds[:-1], bounds[1:])))
+    threads.map(part, threads.split(len(view), 8), size=view.size)
     return out
 
 
@@ -715,7 +708,7 @@ _BLOCK = 1 << 16
 
 
 def _blocks(size):
-    return [slice(k, min(size, k + _BLOCK)) for k in range(0, size, _BLOCK)]
+    return threads.split(size, -(-size // _BLOCK))
 
 
 class LeakyReLU(function_node.FunctionNode):
@@ -739,7 +732,7 @@ class LeakyReLU(function_node.FunctionNode):
             numpy.multiply(x1[k], self.slope, out=y[k])
             numpy.maximum(y[k], x1[k], out=y[k])
 
-        threads.map(block, _blocks(x1.size))
+        threads.map(block, _blocks(x1.size), size=x1.size)
         self.retain_outputs((0,))
         return y.reshape(x.shape),
 
@@ -776,7 +769,7 @@ class _LeakyReLUGrad(function_node.FunctionNode):
             factor += bits.type(one)
             numpy.multiply(g1[k], factor.view(gy.dtype), out=gx[k])
 
-        threads.map(block, _blocks(g1.size))
+        threads.map(block, _blocks(g1.size), size=g1.size)
         return gx.reshape(gy.shape),
 
     def backward(self, indexes, grad_outputs):
@@ -814,7 +807,7 @@ class ReLU(function_node.FunctionNode):
         def block(_, k):
             numpy.maximum(x1[k], 0, out=y[k])
 
-        threads.map(block, _blocks(x1.size))
+        threads.map(block, _blocks(x1.size), size=x1.size)
         self.retain_outputs((0,))
         return y.reshape(x.shape),
 
@@ -844,7 +837,7 @@ _NORM_BLOCK_BYTES = 1 << 20
 
 def _row_blocks(rows, row_bytes):
     per = max(1, _NORM_BLOCK_BYTES // max(1, row_bytes))
-    return [slice(r, min(rows, r + per)) for r in range(0, rows, per)]
+    return threads.split(rows, -(-rows // per))
 
 
 class InstanceNormalization(function_node.FunctionNode):
@@ -892,7 +885,7 @@ class InstanceNormalization(function_node.FunctionNode):
             numpy.multiply(x_hat, g[r, None], out=y[r])
             y[r] += s[r, None]
 
-        threads.map(block, _row_blocks(B * C, n * x.itemsize))
+        threads.map(block, _row_blocks(B * C, n * x.itemsize), size=x.size)
         return y.reshape(x.shape),
 
     def backward(self, indexes, grad_outputs):
@@ -924,7 +917,8 @@ class InstanceNormalization(function_node.FunctionNode):
             gx[r] -= t
             gx[r] -= (a[r] * s1[r] / n)[:, None]
 
-        threads.map(block, _row_blocks(B * C, n * gy2.itemsize))
+        threads.map(block, _row_blocks(B * C, n * gy2.itemsize),
+                    size=gy2.size)
         ggamma = s2.reshape(B, C).sum(axis=0)
         gbeta = s1.reshape(B, C).sum(axis=0)
         grads = {0: gx.reshape(x.shape), 1: ggamma, 2: gbeta}

@@ -63,7 +63,7 @@ class AdamRule(adam.AdamRule):
             tk *= -eta
             pk += tk
 
-        threads.map(block, blocks, temporary)
+        threads.map(block, blocks, temporary, size=p1.size)
 
 
 class Adam(adam.Adam):

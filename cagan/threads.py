@@ -31,6 +31,10 @@ import threadpoolctl
 
 _lock = threading.Lock()
 _local = threading.local()
+#: Elements below which :func:`map` runs its items in the calling thread:
+#: waking workers costs about what they save on a few MB (measured on
+#: ReLU and instance norm with 2 threads: even at 2^19, 1.8x at 2^21).
+MIN_SIZE = 1 << 20
 #: Worker count set by :func:`set_workers`; None: the usable cores.
 _workers = None
 _pool = None
@@ -58,6 +62,18 @@ def set_workers(count):
                          '{!r}'.format(count))
     _stop()
     _workers = count
+
+
+@contextlib.contextmanager
+def using_workers(count):
+    """:func:`set_workers` ``count`` inside a ``with`` block, then the count
+    before."""
+    before = _workers
+    set_workers(count)
+    try:
+        yield
+    finally:
+        set_workers(before)
 
 
 _blas_libraries = None
@@ -103,6 +119,18 @@ if hasattr(os, 'register_at_fork'):
     os.register_at_fork(before=_stop)
 
 
+def split(size, count):
+    """``range(size)`` as slices for :func:`map`: ``count`` of them, or, if
+    more than one, the next multiple of the workers (at most ``size``), of
+    lengths that differ by one at most, so that the workers share them
+    evenly."""
+    if count > 1:
+        count = -(-count // workers()) * workers()
+    count = max(1, min(size, count))
+    bounds = [size * k // count for k in range(count + 1)]
+    return [slice(b0, b1) for b0, b1 in zip(bounds[:-1], bounds[1:])]
+
+
 def _run_share(fn, make_state, items, start, step, results):
     _local.inside = True
     try:
@@ -113,7 +141,7 @@ def _run_share(fn, make_state, items, start, step, results):
         _local.inside = False
 
 
-def map(fn, items, make_state=None):
+def map(fn, items, make_state=None, size=None):
     """``[fn(state, item) for item in items]``, the items shared among the
     workers.
 
@@ -124,6 +152,8 @@ def map(fn, items, make_state=None):
         make_state: called once per worker that gets items, for what that
             worker reuses from item to item (buffers); None: ``state`` is
             None.
+        size (int or None): the array elements the items go through in
+            all, if few are worth no workers (below :data:`MIN_SIZE`).
 
     Returns:
         list: the results, in the order of ``items``.
@@ -132,7 +162,8 @@ def map(fn, items, make_state=None):
     n = min(workers(), len(items))
     # Fewer items than a few per worker, unevenly shared: one loop whose
     # GEMMs use every core is faster than a worker left on its own.
-    if n > 1 and len(items) % n and len(items) < 4 * n:
+    if n > 1 and (len(items) % n and len(items) < 4 * n
+                  or size is not None and size < MIN_SIZE):
         n = 1
     if n <= 1 or getattr(_local, 'inside', False):
         state = make_state() if make_state is not None else None

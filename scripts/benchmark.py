@@ -15,8 +15,11 @@ ceiling and the ratio of the two: the headline, since absolute times drift on
 shared machines (a ceiling sample follows each step; the ratio is the median
 of the per-step ratios). Then the swap latency of one 1024x768 photo (with and
 without loading the model), the data loader's triplets per second and the
-peak memory. One JSON line per figure, then a table. Not a test: nothing
-here passes or fails.
+peak memory. One JSON line per figure, then a table. ``threads`` is the
+number of threads of the NumPy work (cagan/threads.py: the usable cores, or
+under mpiexec the cores over the ranks on a machine); ``--compare`` also
+times the step on one thread and with Chainer's own layers. Not a test:
+nothing here passes or fails.
 
 Under mpiexec with ``--communicator``, the step is the data-parallel one of
 ``train.py --communicator`` (each rank on its share of ``train.batch``, the
@@ -25,11 +28,12 @@ rank's, sampled at once; only the GEMM ceiling and training steps are
 measured, and rank 0 prints them.
 """
 
+import contextlib
 import json
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
 import cagan.precision
-from cagan import benchmark, cli, config, distributed
+from cagan import benchmark, cli, config, distributed, threads
 from cagan.errors import CaganError
 
 SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
@@ -52,8 +56,9 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='fewer steps: the CPU part in a few minutes')
     parser.add_argument('--compare', action='store_true',
-                        help="also time the step with Chainer's own layers "
-                        '(the speed-up of cagan.functions, CPU)')
+                        help='also time the step with its NumPy work on one '
+                        "thread and with Chainer's own layers (the speed-ups "
+                        'of cagan.threads and cagan.functions, CPU)')
     parser.add_argument('--precision', default='float32',
                         choices=cagan.precision.PRECISIONS,
                         help='float32 (default), tf32 or mixed16 (GPU; see '
@@ -100,16 +105,14 @@ def main(argv=None):
           'precision': args.precision, 'dtype': dtype,
           'gflops': round(ceiling, 1)})
     for name, resolved in runs:
-        variants = [('cagan', None)]
+        variants = [('cagan', contextlib.nullcontext)]
         if args.compare and device.xp.__name__ == 'numpy':
+            if threads.workers() > 1:
+                # The same layers with the NumPy work on one thread.
+                variants.append(('cagan', lambda: threads.using_workers(1)))
             variants.append(('chainer', benchmark.chainer_layers))
-        for layers, patch in variants:
-            if patch:
-                with patch():
-                    step = benchmark.training_step(
-                        resolved, device, steps, comm=comm,
-                        precision=args.precision)
-            else:
+        for layers, setting in variants:
+            with setting():
                 step = benchmark.training_step(resolved, device, steps,
                                                comm=comm,
                                                precision=args.precision)
@@ -119,7 +122,7 @@ def main(argv=None):
                   'precision': args.precision,
                   'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
                   'batch': resolved['train']['batch'], 'ranks': step['ranks'],
-                  'steps': step['steps'],
+                  'threads': step['threads'], 'steps': step['steps'],
                   'seconds': round(step['seconds'], 4),
                   'images_per_s': round(step['images_per_s'], 2),
                   'gflop': round(step['gflop'], 2),
@@ -154,12 +157,13 @@ def main(argv=None):
 
 def _print_steps(rows):
     print()
-    print('{:14s} {:8s} {:>5s} {:>8s} {:>6s} {:>9s} {:>8s} {:>9s} {:>7s}'
-          .format('config', 'layers', 'ranks', 's/step', 'img/s', 'GFLOP',
-                  'GFLOP/s', 'ceiling', 'ratio'))
+    print('{:14s} {:8s} {:>5s} {:>7s} {:>8s} {:>6s} {:>9s} {:>8s} {:>9s} '
+          '{:>7s}'.format('config', 'layers', 'ranks', 'threads', 's/step',
+                          'img/s', 'GFLOP', 'GFLOP/s', 'ceiling', 'ratio'))
     for row in rows:
         if row['figure'] == 'training_step':
-            print('{config:14s} {layers:8s} {ranks:5d} {seconds:8.3f}'
+            print('{config:14s} {layers:8s} {ranks:5d} {threads:7d}'
+                  ' {seconds:8.3f}'
                   ' {images_per_s:6.1f} {gflop:9.1f} {gflops:8.1f}'
                   ' {ceiling_gflops:9.1f} {ratio:7.3f}'.format(**row))
 

@@ -1,7 +1,7 @@
 import chainer
 import pytest
 
-from cagan import benchmark, config
+from cagan import benchmark, config, threads
 
 
 def test_step_flops_follow_the_layer_shapes():
@@ -27,6 +27,11 @@ def test_a_tiny_step_is_timed_and_layers_can_be_swapped():
     # One step: its ratio is against the ceiling sample taken after it.
     assert fast['ratio'] == pytest.approx(fast['gflops']
                                           / fast['ceiling_gflops'])
+    assert fast['threads'] == threads.workers()
+    with threads.using_workers(1):
+        assert benchmark.training_step(resolved, device,
+                                       steps=1)['threads'] == 1
+    assert fast['threads'] == threads.workers()
     from cagan import functions
     from cagan.links import generator
     original = generator.convolution

@@ -168,6 +168,7 @@ def test_noise_blocks_are_independent_and_thread_count_free(monkeypatch):
     from cagan import threads
     from cagan.links import discriminator
     monkeypatch.setattr(discriminator, '_NOISE_BLOCK', 1000)
+    monkeypatch.setattr(threads, 'MIN_SIZE', 0)  # workers even for these
     draws = []
     for count in (1, 2, 3):
         threads.set_workers(count)

@@ -73,6 +73,18 @@ def test_few_uneven_items_run_in_one_loop(workers):
     assert names == {threading.current_thread().name}
 
 
+def test_small_work_runs_in_one_loop(workers):
+    workers(2)
+    names = set()
+
+    def item(_, k):
+        names.add(threading.current_thread().name)
+    threads.map(item, [0, 1, 2, 3], size=threads.MIN_SIZE - 1)
+    assert names == {threading.current_thread().name}
+    threads.map(item, [0, 1, 2, 3], size=threads.MIN_SIZE)
+    assert len(names) == 2
+
+
 def test_errors_reach_the_caller(workers):
     workers(2)
 
@@ -157,3 +169,30 @@ def test_layers_match_chainer_with_other_worker_counts(workers, monkeypatch,
         results.append((y.array, xv.grad, Wv.grad))
     for ours, theirs in zip(*results):
         numpy.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('count', [1, 2, 3])
+def test_split_covers_the_range_in_even_shares(workers, count):
+    workers(count)
+    for size in (0, 1, 2, 5, 17, 100):
+        for asked in (1, 2, 3, 7, 200):
+            parts = threads.split(size, asked)
+            assert [i for k in parts for i in range(size)[k]] == list(
+                range(size))
+            lengths = [k.stop - k.start for k in parts]
+            assert max(lengths) - min(lengths) <= 1
+            if asked == 1 or size == 0:
+                assert len(parts) == 1
+            elif size >= asked * count:
+                assert len(parts) % count == 0 and len(parts) >= asked
+
+
+def test_using_workers_restores_the_count(workers):
+    workers(3)
+    with threads.using_workers(1):
+        assert threads.workers() == 1
+    assert threads.workers() == 3
+    with pytest.raises(KeyError):
+        with threads.using_workers(2):
+            raise KeyError()
+    assert threads.workers() == 3

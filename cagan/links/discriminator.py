@@ -64,7 +64,7 @@ def _normal(rng, shape, dtype, sigma, add_to=None):
             top = min(n, half + k.stop)
             out[half + k.start:top] += add_to[half + k.start:top]
 
-    threads.map(block, list(zip(blocks, seeds)))
+    threads.map(block, list(zip(blocks, seeds)), size=n)
     return out[:n].reshape(shape)
 
 
