@@ -202,45 +202,38 @@ def test_instance_normalization_double_backward(rng):
     assert_close(grads[1], grads[0], numpy.float64)
 
 
-@pytest.mark.parametrize('slope', [0.2, 0.37, 1.0, 0.0])
-@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
-def test_leaky_relu_is_chainers_exactly(rng, slope, dtype):
-    x = values(rng, (3, 5, 7, 11), dtype)
-    x.flat[:6] = [0.0, -0.0, numpy.nan, -numpy.inf, numpy.inf, -1e-30]
-    gy = values(rng, x.shape, dtype)
-    results = []
-    for fn in (F.leaky_relu, functions.leaky_relu):
-        xv = chainer.Variable(x.copy())
-        with numpy.errstate(invalid='ignore'):  # Chainer's -inf * 0
-            y = fn(xv, slope)
-            y.grad = gy.copy()
-            y.backward()
-        results.append((y.array, xv.grad))
-    (y0, g0), (y1, g1) = results
-    numpy.testing.assert_array_equal(y1, y0)
-    numpy.testing.assert_array_equal(numpy.signbit(y1), numpy.signbit(y0))
-    numpy.testing.assert_array_equal(g1, g0)
-
-
-@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
-def test_relu_is_chainers_exactly(rng, dtype):
+def assert_exactly_chainers(theirs, ours, rng, dtype):
+    """``ours`` gives the same floats as ``theirs`` (an activation), output
+    and gradient, signed zeros, NaN and infinities included."""
     x = values(rng, (3, 5, 7, 11), dtype)
     x.flat[:6] = [0.0, -0.0, numpy.nan, -numpy.inf, numpy.inf, -1e-30]
     gy = values(rng, x.shape, dtype)
     gy.flat[6:8] = [numpy.inf, numpy.nan]
     results = []
-    for fn in (F.relu, functions.relu):
+    for fn in (theirs, ours):
         xv = chainer.Variable(x.copy())
-        with numpy.errstate(invalid='ignore'):  # inf * 0 in the gradient
+        with numpy.errstate(invalid='ignore'):  # Chainer's inf * 0
             y = fn(xv)
             y.grad = gy.copy()
             y.backward()
         results.append((y.array, xv.grad))
     (y0, g0), (y1, g1) = results
-    numpy.testing.assert_array_equal(y1, y0)
-    numpy.testing.assert_array_equal(numpy.signbit(y1), numpy.signbit(y0))
-    numpy.testing.assert_array_equal(g1, g0)
-    numpy.testing.assert_array_equal(numpy.signbit(g1), numpy.signbit(g0))
+    for a, b in ((y1, y0), (g1, g0)):
+        numpy.testing.assert_array_equal(a, b)
+        numpy.testing.assert_array_equal(numpy.signbit(a), numpy.signbit(b))
+
+
+@pytest.mark.parametrize('slope', [0.2, 0.37, 1.0, 0.0])
+@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
+def test_leaky_relu_is_chainers_exactly(rng, slope, dtype):
+    assert_exactly_chainers(lambda x: F.leaky_relu(x, slope),
+                            lambda x: functions.leaky_relu(x, slope),
+                            rng, dtype)
+
+
+@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
+def test_relu_is_chainers_exactly(rng, dtype):
+    assert_exactly_chainers(F.relu, functions.relu, rng, dtype)
 
 
 def test_relu_double_backward_matches_chainer(rng):
