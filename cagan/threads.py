@@ -14,7 +14,8 @@ number of workers, the batch chunks of :mod:`cagan.functions` (a multiple
 of the workers) and BLAS's thread count differ, and so do values, at
 float rounding, as with any change of BLAS threads. While workers run,
 BLAS runs one thread in each, instead of one GEMM on every core. A call
-made from inside a worker runs in that worker.
+made from inside a worker runs in that worker, and workers use the
+caller's ``numpy.errstate``.
 
 The workers are threads of one process-wide pool, started on first use and
 stopped before the process forks (the data loader's worker processes), so
@@ -26,7 +27,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy  # noqa: F401  (loads the BLAS that threadpoolctl finds)
+import numpy
 import threadpoolctl
 
 _lock = threading.Lock()
@@ -131,12 +132,14 @@ def split(size, count):
     return [slice(b0, b1) for b0, b1 in zip(bounds[:-1], bounds[1:])]
 
 
-def _run_share(fn, make_state, items, start, step, results):
+def _run_share(fn, make_state, items, start, step, results, errors):
     _local.inside = True
     try:
-        state = make_state() if make_state is not None else None
-        for k in range(start, len(items), step):
-            results[k] = fn(state, items[k])
+        # NumPy's floating-point error handling is per thread: the caller's.
+        with numpy.errstate(**errors):
+            state = make_state() if make_state is not None else None
+            for k in range(start, len(items), step):
+                results[k] = fn(state, items[k])
     finally:
         _local.inside = False
 
@@ -179,10 +182,11 @@ def map(fn, items, make_state=None, size=None):
     # contend with the other workers for the cores (measured: slower than
     # one loop).
     with _one_blas_thread():
+        errors = numpy.geterr()
         futures = [pool.submit(_run_share, fn, make_state, items, k, n,
-                               results) for k in range(1, n)]
+                               results, errors) for k in range(1, n)]
         try:
-            _run_share(fn, make_state, items, 0, n, results)
+            _run_share(fn, make_state, items, 0, n, results, errors)
         finally:
             for future in futures:
                 future.result()

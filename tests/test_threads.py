@@ -101,6 +101,21 @@ def test_errors_reach_the_caller(workers):
     assert threads.map(fail_on(-1), [0, 1, 2, 3]) == [0, 1, 2, 3]
 
 
+def test_workers_use_the_callers_numpy_errstate(workers):
+    workers(2)
+    zero = numpy.zeros(4)
+
+    def divide(_, k):
+        # 0 / 0 in items 1 and 3 only: the worker's share.
+        return zero[k] / zero[k] if k % 2 else 0.0
+
+    with numpy.errstate(invalid='raise'):
+        with pytest.raises(FloatingPointError):
+            threads.map(divide, [0, 1, 2, 3])
+    with numpy.errstate(invalid='ignore'):
+        assert numpy.isnan(threads.map(divide, [0, 1, 2, 3])[1::2]).all()
+
+
 def test_a_call_inside_a_worker_runs_there(workers):
     workers(2)
 
