@@ -190,6 +190,8 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
         ``ranks``, ``threads`` (:func:`cagan.threads.workers`, each rank's),
+        ``blas_threads`` (:func:`cagan.threads.blas_threads`, outside the
+        workers' calls, each rank's),
         ``images_per_s``, ``gflop`` per step, ``gflops``
         achieved, ``ceiling_gflops`` (median of the samples) and ``ratio``
         (median of the per-step GFLOP/s over the ceiling sample next to it).
@@ -243,6 +245,7 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     return {'seconds': seconds, 'steps': steps,
             'ranks': 1 if comm is None else comm.size,
             'threads': threads.workers(),
+            'blas_threads': threads.blas_threads(),
             'images_per_s': batch / seconds, 'gflop': gflop,
             'gflops': gflop / seconds,
             'ceiling_gflops': statistics.median(ceilings),

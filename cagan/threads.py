@@ -77,6 +77,25 @@ def using_workers(count):
         set_workers(before)
 
 
+@contextlib.contextmanager
+def single_core():
+    """One worker, and BLAS on one thread, inside a ``with`` block: the
+    work of a step as one core does it (the benchmark's per-core figure,
+    against a one-thread GEMM ceiling). The counts before are restored
+    after."""
+    with using_workers(1), threadpoolctl.threadpool_limits(1,
+                                                           user_api='blas'):
+        yield
+
+
+def blas_threads():
+    """Threads BLAS runs a GEMM on now (the most over its libraries; None
+    where threadpoolctl finds no BLAS)."""
+    counts = [info['num_threads'] for info in threadpoolctl.threadpool_info()
+              if info['user_api'] == 'blas']
+    return max(counts) if counts else None
+
+
 _blas_libraries = None
 #: Calls of :func:`map` running workers now, and BLAS's limits before them.
 _running = 0

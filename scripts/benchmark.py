@@ -17,9 +17,11 @@ of the per-step ratios). Then the swap latency of one 1024x768 photo (with and
 without loading the model), the data loader's triplets per second and the
 peak memory. One JSON line per figure, then a table. ``threads`` is the
 number of threads of the NumPy work (cagan/threads.py: the usable cores, or
-under mpiexec the cores over the ranks on a machine); ``--compare`` also
-times the step on one thread and with Chainer's own layers. Not a test:
-nothing here passes or fails.
+under mpiexec the cores over the ranks on a machine), ``blas`` BLAS's
+threads outside them; ``--compare`` also times the step with its NumPy work
+on one thread, on one core (NumPy work and BLAS on one thread, against a
+one-thread ceiling: what a core reaches, apart from how the cores scale) and
+with Chainer's own layers. Not a test: nothing here passes or fails.
 
 Under mpiexec with ``--communicator``, the step is the data-parallel one of
 ``train.py --communicator`` (each rank on its share of ``train.batch``, the
@@ -57,8 +59,9 @@ def main(argv=None):
                         help='fewer steps: the CPU part in a few minutes')
     parser.add_argument('--compare', action='store_true',
                         help='also time the step with its NumPy work on one '
-                        "thread and with Chainer's own layers (the speed-ups "
-                        'of cagan.threads and cagan.functions, CPU)')
+                        'thread, all of it on one core, and with Chainer\'s '
+                        'own layers (the speed-ups of cagan.threads and '
+                        'cagan.functions, CPU)')
     parser.add_argument('--precision', default='float32',
                         choices=cagan.precision.PRECISIONS,
                         help='float32 (default), tf32 or mixed16 (GPU; see '
@@ -110,6 +113,9 @@ def main(argv=None):
             if threads.workers() > 1:
                 # The same layers with the NumPy work on one thread.
                 variants.append(('cagan', lambda: threads.using_workers(1)))
+            if threads.workers() > 1 or (threads.blas_threads() or 1) > 1:
+                # All of it on one core, against a one-thread ceiling.
+                variants.append(('cagan', threads.single_core))
             variants.append(('chainer', benchmark.chainer_layers))
         for layers, setting in variants:
             with setting():
@@ -122,7 +128,9 @@ def main(argv=None):
                   'precision': args.precision,
                   'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
                   'batch': resolved['train']['batch'], 'ranks': step['ranks'],
-                  'threads': step['threads'], 'steps': step['steps'],
+                  'threads': step['threads'],
+                  'blas_threads': step['blas_threads'],
+                  'steps': step['steps'],
                   'seconds': round(step['seconds'], 4),
                   'images_per_s': round(step['images_per_s'], 2),
                   'gflop': round(step['gflop'], 2),
@@ -157,15 +165,17 @@ def main(argv=None):
 
 def _print_steps(rows):
     print()
-    print('{:14s} {:8s} {:>5s} {:>7s} {:>8s} {:>6s} {:>9s} {:>8s} {:>9s} '
-          '{:>7s}'.format('config', 'layers', 'ranks', 'threads', 's/step',
-                          'img/s', 'GFLOP', 'GFLOP/s', 'ceiling', 'ratio'))
+    print('{:14s} {:8s} {:>5s} {:>7s} {:>4s} {:>8s} {:>6s} {:>9s} {:>8s} '
+          '{:>9s} {:>7s}'.format('config', 'layers', 'ranks', 'threads',
+                                 'blas', 's/step', 'img/s', 'GFLOP',
+                                 'GFLOP/s', 'ceiling', 'ratio'))
     for row in rows:
         if row['figure'] == 'training_step':
             print('{config:14s} {layers:8s} {ranks:5d} {threads:7d}'
-                  ' {seconds:8.3f}'
+                  ' {blas:>4s} {seconds:8.3f}'
                   ' {images_per_s:6.1f} {gflop:9.1f} {gflops:8.1f}'
-                  ' {ceiling_gflops:9.1f} {ratio:7.3f}'.format(**row))
+                  ' {ceiling_gflops:9.1f} {ratio:7.3f}'.format(
+                      blas=str(row['blas_threads'] or '-'), **row))
 
 
 def _peak(rows):

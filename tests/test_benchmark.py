@@ -28,9 +28,14 @@ def test_a_tiny_step_is_timed_and_layers_can_be_swapped():
     assert fast['ratio'] == pytest.approx(fast['gflops']
                                           / fast['ceiling_gflops'])
     assert fast['threads'] == threads.workers()
+    assert fast['blas_threads'] == threads.blas_threads()
     with threads.using_workers(1):
         assert benchmark.training_step(resolved, device,
                                        steps=1)['threads'] == 1
+    with threads.single_core():
+        one = benchmark.training_step(resolved, device, steps=1)
+    assert one['threads'] == 1
+    assert one['blas_threads'] == (1 if threads.blas_threads() else None)
     assert fast['threads'] == threads.workers()
     from cagan import functions
     from cagan.links import generator

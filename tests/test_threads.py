@@ -202,6 +202,18 @@ def test_split_covers_the_range_in_even_shares(workers, count):
                 assert len(parts) % count == 0 and len(parts) >= asked
 
 
+def test_single_core_is_one_worker_and_one_blas_thread(workers):
+    before = blas_threads()
+    workers(3)
+    with threads.single_core():
+        assert threads.workers() == 1
+        assert blas_threads() == [1] * len(before)
+        assert threads.blas_threads() == (1 if before else None)
+    assert threads.workers() == 3
+    assert blas_threads() == before
+    assert threads.blas_threads() == (max(before) if before else None)
+
+
 def test_using_workers_restores_the_count(workers):
     workers(3)
     with threads.using_workers(1):
