@@ -20,7 +20,7 @@ def workers():
     threads.set_workers(None)
 
 
-def blas_threads():
+def blas_limits():
     return [info['num_threads']
             for info in threadpoolctl.threadpool_info()
             if info['user_api'] == 'blas']
@@ -129,13 +129,13 @@ def test_a_call_inside_a_worker_runs_there(workers):
 
 
 def test_blas_runs_one_thread_per_worker_meanwhile(workers):
-    before = blas_threads()
+    before = blas_limits()
     if not before:
         pytest.skip('no BLAS library that threadpoolctl controls')
     workers(2)
-    during = threads.map(lambda _, k: blas_threads(), [0, 1, 2, 3])
+    during = threads.map(lambda _, k: blas_limits(), [0, 1, 2, 3])
     assert all(counts == [1] * len(before) for counts in during)
-    assert blas_threads() == before
+    assert blas_limits() == before
 
 
 def test_set_workers_checks_its_count(workers):
@@ -203,14 +203,14 @@ def test_split_covers_the_range_in_even_shares(workers, count):
 
 
 def test_single_core_is_one_worker_and_one_blas_thread(workers):
-    before = blas_threads()
+    before = blas_limits()
     workers(3)
     with threads.single_core():
         assert threads.workers() == 1
-        assert blas_threads() == [1] * len(before)
+        assert blas_limits() == [1] * len(before)
         assert threads.blas_threads() == (1 if before else None)
     assert threads.workers() == 3
-    assert blas_threads() == before
+    assert blas_limits() == before
     assert threads.blas_threads() == (max(before) if before else None)
 
 
