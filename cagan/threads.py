@@ -77,44 +77,38 @@ def using_workers(count):
         set_workers(before)
 
 
-@contextlib.contextmanager
-def single_core():
-    """One worker, and BLAS on one thread, inside a ``with`` block: the
-    work of a step as one core does it (the benchmark's per-core figure,
-    against a one-thread GEMM ceiling). The counts before are restored
-    after."""
-    with using_workers(1), threadpoolctl.threadpool_limits(1,
-                                                           user_api='blas'):
-        yield
+_blas_libraries = None
+#: Blocks of :func:`_one_blas_thread` open now, and BLAS's limits before
+#: them.
+_running = 0
+_blas_before = None
+
+
+def _blas():
+    """threadpoolctl's controllers of the BLAS libraries NumPy loaded."""
+    global _blas_libraries
+    if _blas_libraries is None:
+        _blas_libraries = threadpoolctl.ThreadpoolController().select(
+            user_api='blas').lib_controllers
+    return _blas_libraries
 
 
 def blas_threads():
     """Threads BLAS runs a GEMM on now (the most over its libraries; None
     where threadpoolctl finds no BLAS)."""
-    counts = [info['num_threads'] for info in threadpoolctl.threadpool_info()
-              if info['user_api'] == 'blas']
-    return max(counts) if counts else None
-
-
-_blas_libraries = None
-#: Calls of :func:`map` running workers now, and BLAS's limits before them.
-_running = 0
-_blas_before = None
+    return max((library.num_threads for library in _blas()), default=None)
 
 
 @contextlib.contextmanager
 def _one_blas_thread():
-    """BLAS on one thread per caller while any :func:`map` runs workers
-    (counted, so that overlapping calls restore the limits once)."""
-    global _blas_libraries, _running, _blas_before
+    """BLAS on one thread inside a ``with`` block (counted, so that
+    overlapping blocks, such as :func:`map` calls on several threads,
+    restore the limits once)."""
+    global _running, _blas_before
     with _lock:
-        if _blas_libraries is None:
-            _blas_libraries = threadpoolctl.ThreadpoolController().select(
-                user_api='blas').lib_controllers
         if _running == 0:
-            _blas_before = [library.num_threads
-                            for library in _blas_libraries]
-            for library in _blas_libraries:
+            _blas_before = [library.num_threads for library in _blas()]
+            for library in _blas():
                 library.set_num_threads(1)
         _running += 1
     try:
@@ -123,8 +117,18 @@ def _one_blas_thread():
         with _lock:
             _running -= 1
             if _running == 0:
-                for library, count in zip(_blas_libraries, _blas_before):
+                for library, count in zip(_blas(), _blas_before):
                     library.set_num_threads(count)
+
+
+@contextlib.contextmanager
+def single_core():
+    """One worker, and BLAS on one thread, inside a ``with`` block: the
+    work of a step as one core does it (the benchmark's per-core figure,
+    against a one-thread GEMM ceiling). The counts before are restored
+    after."""
+    with using_workers(1), _one_blas_thread():
+        yield
 
 
 def _stop():
