@@ -10,7 +10,7 @@ export PIP_CONSTRAINT := $(abspath constraints.txt)
 export PIP_BUILD_CONSTRAINT := $(abspath constraints.txt)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test bench venv clean FORCE
+.PHONY: demo test test-kernels bench venv clean FORCE
 
 # The built-in synthetic set, made once and curated once: a folder with a
 # pairs.txt is finished (both scripts write it last), so a second
@@ -57,6 +57,18 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The float comparisons (cagan/testing.py) again under each OpenBLAS kernel
+# this CPU can run (tests/blas_kernels.py): each kernel sums in its own
+# order, so a tolerance that holds on one CPU only fails here, not on a
+# user's machine with another kernel.
+test-kernels: $(STAMP)
+	@kernels="$$($(PY) -m tests.blas_kernels)"; \
+	test -n "$$kernels" || echo "no OpenBLAS kernel to force on this CPU"; \
+	for k in $$kernels; do \
+		echo "== OPENBLAS_CORETYPE=$$k"; \
+		OPENBLAS_CORETYPE=$$k $(PY) -m pytest -q -m numerics || exit 1; \
+	done
 
 venv: $(STAMP)
 

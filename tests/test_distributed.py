@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from cagan import config, distributed, synthetic
+from cagan import config, distributed, synthetic, testing
 from cagan.dataset import Record
 from cagan.errors import CaganError, ConfigError, DataError
 from tests.test_training import data_root  # noqa: F401  (a fixture)
@@ -165,6 +165,7 @@ CANCELLED = {'gen/c1/b', 'gen/c2/b', 'gen/c3/b', 'gen/dc0/b', 'gen/dc1/b',
              'gen/dc2/b', 'dis/c1/b', 'dis/c2/b', 'dis/c3/b', 'dis/c4/b'}
 
 
+@pytest.mark.numerics
 @needs_mpi
 def test_two_ranks_at_batch_b_step_like_one_at_batch_2b(tmp_path, data_root):
     sys.path.insert(0, str(ROOT / 'tests'))
@@ -200,11 +201,12 @@ def test_two_ranks_at_batch_b_step_like_one_at_batch_2b(tmp_path, data_root):
         # The averaged gradients are the whole batch's (the mean of the
         # halves' means), to float32 rounding; so are the weights, up to
         # Adam's normalised step turning rounding into ~1e-4 of a step
-        # (alpha 2e-4) for parameters with tiny gradients.
-        scale = numpy.abs(value).max()
-        numpy.testing.assert_allclose(ranks[0][key], value, rtol=1e-5,
-                                      atol=max(1e-5 * scale, 1e-7),
-                                      err_msg=key)
+        # (alpha 2e-4) for parameters with tiny gradients: each array to
+        # its largest value (gradients as in any whole-network comparison,
+        # measured at most 1.1e-5 of it), and to no less than 1e-7 (a
+        # thousandth of a step) where all its values are tiny.
+        testing.assert_allclose(ranks[0][key], value, rtol=1e-4, err_msg=key,
+                                scale=max(numpy.abs(value).max(), 1e-3))
     # The first step already moved the weights (ChainerMN's first update
     # would only have broadcast them).
     assert not numpy.array_equal(ranks[0]['gen/c0/W'], initial['gen/c0/W'])

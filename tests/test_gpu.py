@@ -5,7 +5,7 @@ import numpy
 import pytest
 from chainer.backends import cuda
 
-from cagan import Discriminator, Generator, InstanceNormalization
+from cagan import Discriminator, Generator, InstanceNormalization, testing
 from cagan.serialization import load_npz
 from tests.test_updater import make_updater, step
 
@@ -19,7 +19,7 @@ def gpu_usable():
         return False
 
 
-pytestmark = [pytest.mark.gpu,
+pytestmark = [pytest.mark.gpu, pytest.mark.numerics,
               pytest.mark.skipif(not gpu_usable(),
                                  reason='needs CuPy and a CUDA device')]
 GPU = '@cupy:0'
@@ -45,7 +45,7 @@ def test_instance_norm_forward_and_backward_match_cpu(rng):
         results.append([cuda.to_cpu(a) for a in
                         (y.array, v.grad, l.gamma.grad, l.beta.grad)])
     for cpu, gpu in zip(*results):
-        numpy.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-5)
+        testing.assert_allclose(gpu, cpu)
 
 
 def test_networks_match_cpu_in_test_mode(rng):
@@ -57,8 +57,8 @@ def test_networks_match_cpu_in_test_mode(rng):
         gpu_out = cuda.to_cpu(on_gpu(gen)(cuda.to_gpu(x)).array)
         cpu_d = dis(x[:, :6]).array
         gpu_d = cuda.to_cpu(on_gpu(dis)(cuda.to_gpu(x[:, :6])).array)
-    numpy.testing.assert_allclose(gpu_out, cpu_out, rtol=1e-4, atol=1e-5)
-    numpy.testing.assert_allclose(gpu_d, cpu_d, rtol=1e-4, atol=1e-4)
+    testing.assert_allclose(gpu_out, cpu_out, testing.NETWORK_OUTPUT_RTOL)
+    testing.assert_allclose(gpu_d, cpu_d, testing.NETWORK_OUTPUT_RTOL)
 
 
 def test_noise_on_gpu_is_float32_seeded_and_02():
@@ -77,8 +77,10 @@ def test_one_updater_step_matches_cpu():
     cpu = make_updater(noise_sigma=0)
     gpu = make_updater(noise_sigma=0, device=GPU)
     cpu_values, gpu_values = step(cpu), step(gpu)
+    # Each value is a mean of non-negative terms: its own size is theirs.
     for key in cpu_values:
-        assert gpu_values[key] == pytest.approx(cpu_values[key], rel=1e-3), key
+        testing.assert_allclose(gpu_values[key], cpu_values[key], 1e-3,
+                                err_msg=key)
 
 
 def test_a_mixed16_step_is_close_to_float32_on_the_cpu():
@@ -86,7 +88,8 @@ def test_a_mixed16_step_is_close_to_float32_on_the_cpu():
     gpu = make_updater(noise_sigma=0, device=GPU, precision='mixed16')
     cpu_values, gpu_values = step(cpu), step(gpu)
     for key in cpu_values:
-        assert gpu_values[key] == pytest.approx(cpu_values[key], rel=1e-2), key
+        testing.assert_allclose(gpu_values[key], cpu_values[key], 1e-2,
+                                err_msg=key)
     gen = gpu.get_optimizer('gen').target
     assert gen.c1.W.dtype == numpy.float16 and gen.bn1.gamma.dtype == \
         numpy.float32

@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 import cagan.precision
-from cagan import Discriminator, Generator
+from cagan import Discriminator, Generator, testing
 from cagan.errors import ConfigError
 from cagan.links.discriminator import _normal
 from cagan.serialization import load_npz
@@ -49,6 +49,7 @@ def build(precision, size=64):
                 Discriminator(ch=16, size=size, seed=1, noise_sigma=0))
 
 
+@pytest.mark.numerics
 def test_mixed16_links_compute_in_float16_and_keep_float32_interfaces(rng):
     gen16, dis16 = build('mixed16')
     gen32, dis32 = build('float32')
@@ -68,17 +69,21 @@ def test_mixed16_links_compute_in_float16_and_keep_float32_interfaces(rng):
     d32 = dis32(numpy.concatenate((x, y), axis=1))
     for a, b in ((x16, x32), (alpha16, alpha32), (d16, d32)):
         assert a.dtype == numpy.float32
-        numpy.testing.assert_allclose(a.array, b.array, rtol=2e-2, atol=2e-3)
+        # float16 rounding (2**-11) of the largest values, carried through
+        # the layers.
+        testing.assert_allclose(a.array, b.array, rtol=2e-2)
 
 
+@pytest.mark.numerics
 def test_mixed16_step_is_close_to_float32_and_keeps_float32_masters():
     runs = {p: make_updater(noise_sigma=0, precision=p)
             for p in ('float32', 'mixed16')}
     values = {p: step(u) for p, u in runs.items()}
     assert sorted(values['mixed16']) == KEYS
+    # Each value is a mean of non-negative terms: its own size is theirs.
     for key in KEYS:
-        assert values['mixed16'][key] == pytest.approx(
-            values['float32'][key], rel=5e-3), key
+        testing.assert_allclose(values['mixed16'][key], values['float32'][key],
+                                5e-3, err_msg=key)
     for name in ('gen', 'dis'):
         optimizer = runs['mixed16'].get_optimizer(name)
         for path, param in optimizer.target.namedparams():

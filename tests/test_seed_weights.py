@@ -5,7 +5,7 @@ import chainer.functions as F
 import numpy
 import pytest
 
-from cagan import Discriminator, Generator
+from cagan import Discriminator, Generator, testing
 from cagan.errors import ModelFileError
 from cagan.serialization import load_npz
 from tests.seed_reference import SeedDiscriminator, SeedGenerator
@@ -23,6 +23,7 @@ def running_stats(request):
     return request.param
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize('loader', ['cagan', 'chainer'])
 @pytest.mark.parametrize('size', [(256, 256), (128, 96)])
 def test_seed_generator_weights_load_and_match(tmp_path, rng, running_stats,
@@ -39,9 +40,10 @@ def test_seed_generator_weights_load_and_match(tmp_path, rng, running_stats,
     x = rng.random((2, 9) + size, dtype=numpy.float32)
     with chainer.using_config('train', False):
         expected, got = seed(x).array, ours(x).array
-    numpy.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    testing.assert_allclose(got, expected, testing.NETWORK_OUTPUT_RTOL)
 
 
+@pytest.mark.numerics
 def test_seed_discriminator_weights_load_and_match(tmp_path, rng,
                                                    running_stats):
     seed = SeedDiscriminator(ch=16, running_stats=running_stats)
@@ -54,9 +56,10 @@ def test_seed_discriminator_weights_load_and_match(tmp_path, rng,
     with chainer.using_config('train', False):
         expected = seed(x).array
         got = F.sigmoid(ours(x)).array  # the seed's sigmoid lives in the loss
-    numpy.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    testing.assert_allclose(got, expected, testing.NETWORK_OUTPUT_RTOL)
 
 
+@pytest.mark.numerics
 def test_our_weights_load_into_the_seeds_code(tmp_path, rng):
     ours = Generator(ch=16, size=64)
     randomise(ours, rng)
@@ -65,8 +68,8 @@ def test_our_weights_load_into_the_seeds_code(tmp_path, rng):
     chainer.serializers.load_npz(str(tmp_path / 'g.npz'), seed)
     x = rng.random((1, 9, 64, 64), dtype=numpy.float32)
     with chainer.using_config('train', False):
-        numpy.testing.assert_allclose(ours(x).array, seed(x).array,
-                                      rtol=1e-5, atol=1e-5)
+        testing.assert_allclose(ours(x).array, seed(x).array,
+                                testing.NETWORK_OUTPUT_RTOL)
 
 
 @pytest.fixture

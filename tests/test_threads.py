@@ -4,13 +4,13 @@ import os
 import threading
 import warnings
 
-import chainer
 import chainer.functions as F
 import numpy
 import pytest
 import threadpoolctl
 
 from cagan import functions, threads
+from tests.test_functions import assert_matches
 
 
 @pytest.fixture
@@ -164,6 +164,7 @@ def test_the_pool_stops_before_a_fork(workers):
     assert threads.map(lambda _, k: k, [0, 1, 2, 3]) == [0, 1, 2, 3]
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize('count', [1, 3])
 def test_layers_match_chainer_with_other_worker_counts(workers, monkeypatch,
                                                        count):
@@ -175,15 +176,7 @@ def test_layers_match_chainer_with_other_worker_counts(workers, monkeypatch,
     x = rng.standard_normal((7, 3, 8, 6)).astype(numpy.float32)
     W = rng.standard_normal((4, 3, 4, 4)).astype(numpy.float32)
     gy = rng.standard_normal((7, 4, 4, 3)).astype(numpy.float32)
-    results = []
-    for conv in (functions.convolution_2d, F.convolution_2d):
-        xv, Wv = chainer.Variable(x.copy()), chainer.Variable(W.copy())
-        y = conv(xv, Wv, None, 2, 1)
-        y.grad = gy.copy()
-        y.backward()
-        results.append((y.array, xv.grad, Wv.grad))
-    for ours, theirs in zip(*results):
-        numpy.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    assert_matches(functions.convolution_2d, F.convolution_2d, x, W, None, gy)
 
 
 @pytest.mark.parametrize('count', [1, 2, 3])
