@@ -9,7 +9,10 @@ result as a new dataset, leaving the source untouched:
 
 1. every image that ``pairs.txt`` names is checked (it exists, Pillow decodes
    all of it, it is a colour image, it is at least ``min_size``); files in
-   ``humans/`` or ``articles/`` that no pair names are reported as unused;
+   ``humans/`` or ``articles/`` that no pair names are reported as unused.
+   Two things stop the curation instead of dropping a pair: a name that
+   leaves its folder (``..``, an absolute path, a link to elsewhere) and an
+   image of more pixels than :func:`cagan.images.max_pixels`;
 2. near-duplicate articles, and separately near-duplicate humans, are found by
    content (:func:`image_signature`, :func:`find_duplicates`); the ``dup_of=``
    flags are ground truth from the generator and are only used to score the
@@ -63,9 +66,9 @@ import numpy
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cagan import images
-from cagan.errors import CaganError, DataError
-from cagan.layout import (EXCLUDING_FLAGS, Pair, read_pairs, replacing, write_pairs,
-                          write_text_atomic)
+from cagan.errors import CaganError, DataError, PixelLimitError
+from cagan.layout import (EXCLUDING_FLAGS, Pair, check_names, read_pairs, replacing,
+                          write_pairs, write_text_atomic)
 
 #: Modes of colour photos; anything else (1, L, LA, I, F, I;16, ...) is not.
 COLOUR_MODES = frozenset({'RGB', 'RGBA', 'RGBX', 'RGBa', 'P', 'PA', 'CMYK', 'YCbCr'})
@@ -186,7 +189,10 @@ def load_rgb(path):
     """Open an image file, apply its EXIF rotation and return it as RGB.
 
     Transparent pixels become white. Raises what Pillow raises for a file it
-    cannot read.
+    cannot read, and :class:`~cagan.errors.PixelLimitError` (before
+    decoding) for one of more pixels than :func:`cagan.images.max_pixels`.
+    Unlike :func:`cagan.images.load_rgb` it returns a Pillow image, takes
+    any size (``--min-size`` decides) and is silent on Pillow's warnings.
 
     Returns:
         PIL.Image.Image: mode ``'RGB'``, fully loaded, file closed.
@@ -195,7 +201,7 @@ def load_rgb(path):
         # A CLI tool that reads thousands of photos must not print Pillow's
         # remarks on odd EXIF blocks; real decoding failures still raise.
         warnings.simplefilter('ignore')
-        with Image.open(path) as im:
+        with images.open_image(path) as im:
             im.load()
             return images.to_rgb(ImageOps.exif_transpose(im))
 
@@ -205,7 +211,9 @@ def check_image(path, min_size=DEFAULT_MIN_SIZE):
 
     The file is opened and decoded completely with Pillow (a truncated or
     corrupt file is unusable), its mode must be one of :data:`COLOUR_MODES`
-    and its size, after EXIF rotation, at least ``min_size``.
+    and its size, after EXIF rotation, at least ``min_size``. A file of more
+    pixels than :func:`cagan.images.max_pixels` is not decoded: it raises,
+    since the user may want to raise the limit rather than lose the file.
 
     Args:
         path (str): the image file.
@@ -213,6 +221,10 @@ def check_image(path, min_size=DEFAULT_MIN_SIZE):
 
     Returns:
         ImageCheck: ``reason`` is ``None`` and ``signature`` set when usable.
+
+    Raises:
+        cagan.errors.PixelLimitError: too many pixels, one line.
+        cagan.errors.CaganError: a bad ``CAGAN_MAX_PIXELS``.
     """
     if not os.path.exists(path):
         return ImageCheck(reason='missing (a broken link)' if os.path.islink(path)
@@ -222,19 +234,19 @@ def check_image(path, min_size=DEFAULT_MIN_SIZE):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # see load_rgb
         try:
-            with Image.open(path) as im:
+            with images.open_image(path) as im:
                 mode = im.mode
                 im.load()
                 upright = ImageOps.exif_transpose(im)
                 rgb = images.to_rgb(upright) if mode in COLOUR_MODES else None
-        except MemoryError:
+        except (MemoryError, CaganError):
+            # Not a verdict on the file: out of memory, over the pixel limit
+            # (the user may raise it) or a bad CAGAN_MAX_PIXELS.
             raise
         except PermissionError as e:
             return ImageCheck(reason='unreadable ({})'.format(e.strerror))
         except Image.UnidentifiedImageError:
             return ImageCheck(reason='not an image Pillow can read')
-        except Image.DecompressionBombError:
-            return ImageCheck(reason='too many pixels to decode safely')
         except Exception as e:  # noqa: BLE001
             # Pillow's decoders report corrupt data as OSError, SyntaxError,
             # ValueError, EOFError, zlib.error, struct.error, ...: all mean
@@ -639,12 +651,6 @@ class Curation:
         return {k: counts[k] for k in REASON_KINDS if k in counts}
 
 
-def _safe_name(name):
-    """True if ``name`` stays inside its folder (no absolute path, no '..')."""
-    parts = name.replace('\\', '/').split('/')
-    return not os.path.isabs(name) and '..' not in parts and '' not in parts
-
-
 def _list_files(folder):
     """Relative '/'-joined paths of the regular files under ``folder``, sorted."""
     found = []
@@ -706,7 +712,12 @@ def curate(src, options=Options()):
 
     Raises:
         cagan.errors.DataError: ``src`` is not a folder, ``pairs.txt`` is
-            missing, unreadable, malformed or empty.
+            missing, unreadable, malformed or empty, names a file outside
+            ``humans/`` or ``articles/`` (:func:`cagan.layout.check_names`),
+            or names images of more pixels than
+            :func:`cagan.images.max_pixels` (one line each, all of them:
+            unlike a corrupt file, such a file is not dropped, since the
+            limit may be what should change).
     """
     src = os.fspath(src)
     if not os.path.isdir(src):
@@ -719,18 +730,27 @@ def curate(src, options=Options()):
         if not os.path.isdir(os.path.join(src, folder))]
     if problems:
         raise DataError(problems)
+    # A name that leaves its folder is refused, not dropped: nothing from
+    # outside the dataset is read, let alone copied into the output.
+    check_names(os.path.join(src, 'pairs.txt'), [
+        entry for p in pairs for entry in ((p.line, p.human, os.path.join(src, HUMANS)),
+                                           (p.line, p.article, os.path.join(src, ARTICLES)))])
     cur = Curation(src=src, options=options, pairs=pairs)
 
     # 1. Check every referenced file once, in pairs order.
     referenced = {HUMANS: list(dict.fromkeys(p.human for p in pairs)),
                   ARTICLES: list(dict.fromkeys(p.article for p in pairs))}
     signatures = {HUMANS: {}, ARTICLES: {}}
+    too_large = []
     for folder, names in referenced.items():
         for name in names:
-            if not _safe_name(name):
-                cur.bad_files[(folder, name)] = 'name leaves the {}/ folder'.format(folder)
+            try:
+                check = check_image(os.path.join(src, folder, name), options.min_size)
+            except PixelLimitError as e:
+                # Not dropped like a corrupt file: the limit may be what is
+                # wrong. All are listed, then curate refuses.
+                too_large.append(str(e))
                 continue
-            check = check_image(os.path.join(src, folder, name), options.min_size)
             if check.reason:
                 cur.bad_files[(folder, name)] = check.reason
             else:
@@ -738,6 +758,8 @@ def curate(src, options=Options()):
         used = set(names)
         cur.unused_files += [(folder, n) for n in _list_files(os.path.join(src, folder))
                              if n not in used]
+    if too_large:
+        raise DataError(too_large)
 
     # 2. Near-duplicates by content, per folder, over every usable file.
     group_of = {}
@@ -1135,7 +1157,8 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
 
     Raises:
         cagan.errors.CaganError: see :func:`check_output`; every pair was
-            dropped (:class:`~cagan.errors.DataError`, nothing is written).
+            dropped, or a file of ``test/`` is a link out of the source
+            (:class:`~cagan.errors.DataError`; nothing is written).
     """
     out = os.fspath(out)
     check_output(cur.src, out, force)
@@ -1143,6 +1166,7 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
         by = ', '.join('{} {}'.format(k, v) for k, v in cur.dropped_by_reason().items())
         raise DataError(['{}: every one of the {} pairs was dropped ({}); nothing written'
                          .format(cur.src, len(cur.pairs), by)])
+    test_files = _test_files(cur.src)
     real_out = os.path.realpath(out)
     parent, base = os.path.split(real_out)
     os.makedirs(parent, exist_ok=True)
@@ -1168,15 +1192,11 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
         if counts['linked']:
             notes.append('note: {} images are hard links to the files of the source: replace '
                          'them, do not edit them in place'.format(counts['linked']))
-        test_src = os.path.join(cur.src, 'test')
-        if os.path.isdir(test_src):
+        if test_files:
             # Held out (and, in synthetic data, free of flagged cases): it
             # is carried over as it is, for previews and evaluation.
-            for folder, _, names in os.walk(test_src):
-                rel = os.path.relpath(folder, cur.src)
-                for name in names:
-                    counts[_place(os.path.join(folder, name),
-                                  os.path.join(build, rel, name))] += 1
+            for rel in test_files:
+                counts[_place(os.path.join(cur.src, rel), os.path.join(build, rel))] += 1
             notes.append('note: the source\'s test/ split is carried over as it is '
                          '(held out: not curated)')
         text = report_text(cur) + ''.join('\n' + n for n in notes) + '\n' * bool(notes)
@@ -1198,6 +1218,32 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
     counts['written'] = [os.path.join(out, HUMANS), os.path.join(out, ARTICLES)] + [
         os.path.join(out, f) for f in files]
     return counts
+
+
+def _test_files(src):
+    """The files of ``src/test/`` to carry over, relative to ``src``.
+
+    Raises:
+        cagan.errors.DataError: files that resolve outside ``src`` (links
+            out of the dataset), one line each: linking or copying them
+            would put files from elsewhere into the output.
+    """
+    test_src = os.path.join(src, 'test')
+    if not os.path.isdir(test_src):
+        return []
+    real_src = os.path.realpath(src)
+    files, problems = [], []
+    for folder, _, names in os.walk(test_src):
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            target = os.path.realpath(path)
+            if not target.startswith(real_src.rstrip(os.sep) + os.sep):
+                problems.append('{}: a link to {}, outside the source; test/ is carried '
+                                'over only with files of the source'.format(path, target))
+            files.append(os.path.relpath(path, src))
+    if problems:
+        raise DataError(problems)
+    return files
 
 
 def _swap_in(build, out):

@@ -64,7 +64,8 @@ def read_pairs_of(root, split='train', skip_flagged=True):
 
     Raises:
         cagan.errors.DataError: every problem found, one line each: a missing
-            folder or pairs file, malformed lines, pairs naming missing
+            folder or pairs file, malformed lines, names that leave their
+            folder (:func:`cagan.layout.check_names`), pairs naming missing
             files, no usable pair, or fewer than two distinct articles.
     """
     root = Path(root)
@@ -105,6 +106,11 @@ def _read_ours(folder, skip_flagged):
     for sub in ('humans', 'articles'):
         if not (folder / sub).is_dir():
             raise DataError(['{}: no such folder'.format(folder / sub)])
+    # Every line, flagged or not: the file must not point elsewhere at all.
+    humans, articles = folder / 'humans', folder / 'articles'
+    layout.check_names(folder / 'pairs.txt', [
+        entry for p in pairs
+        for entry in ((p.line, p.human, humans), (p.line, p.article, articles))])
     # Union the dup_of links so that chains of duplicates share a group.
     parent = {}
 
@@ -129,7 +135,7 @@ def _read_viton(root, split):
                  (cloth_dir, 'folder')) if not p.exists()]
     if problems:
         raise DataError(problems)
-    records, problems = [], []
+    rows, problems = [], []
     with open(pairs_file, encoding='utf-8') as f:
         lines = f.read().splitlines()
     for number, text in enumerate(lines, 1):
@@ -140,13 +146,24 @@ def _read_viton(root, split):
             problems.append('{}:{}: expected "PERSON CLOTH", got {!r}'.format(
                 pairs_file, number, text))
             continue
-        person, cloth = tokens
+        rows.append((number, tokens[0], tokens[1]))
+    if problems:
+        raise DataError(problems)
+    layout.check_names(pairs_file, [
+        entry for number, person, cloth in rows
+        for entry in ((number, person, images_dir),
+                      (number, cloth, cloth_dir))],
+        folders=(images_dir, cloth_dir))
+    records, own = [], []
+    for number, person, cloth in rows:
         # VITON-HD names a person's own cloth like the person; its test pairs
         # list another cloth on purpose. VITON lists the worn one.
         worn = person if (cloth_dir / person).is_file() else cloth
+        if worn != cloth:
+            own.append((number, worn, cloth_dir))
         records.append(Record(images_dir / person, cloth_dir / worn, worn))
-    if problems:
-        raise DataError(problems)
+    # A person's name taken as a cloth must stay inside cloth/ as well.
+    layout.check_names(pairs_file, own, folders=(images_dir, cloth_dir))
     return records
 
 

@@ -37,6 +37,12 @@ class ImageError(CaganError):
     """An image file that is missing, not an image, or unusable."""
 
 
+class PixelLimitError(ImageError):
+    """An image with more pixels than cagan decodes (``CAGAN_MAX_PIXELS``,
+    see :func:`cagan.images.max_pixels`), refused from its header: maybe a
+    decompression bomb, maybe a real photo that needs a higher limit."""
+
+
 class ConfigError(CaganError):
     """A config file that is missing, not YAML, or has an unknown key or a
     value of the wrong type."""

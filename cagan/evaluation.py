@@ -21,7 +21,7 @@ import numpy
 from chainer import backend
 from chainer.training import extension
 
-from cagan import dataset, images, metrics
+from cagan import dataset, images, layout, metrics
 from cagan.errors import DataError, ImageError
 from cagan.layout import replacing
 from cagan.inference import BEST_NAME
@@ -73,8 +73,8 @@ def read_truth(path, size, limit=None):
         TruthSet
 
     Raises:
-        cagan.errors.DataError: malformed lines, missing or unreadable
-            images, one line each.
+        cagan.errors.DataError: malformed lines, names that leave the
+            file's folder, missing or unreadable images, one line each.
     """
     path = Path(path)
     rows, problems = [], []
@@ -87,10 +87,17 @@ def read_truth(path, size, limit=None):
             problems.append('{}:{}: expected X_I Y_I Y_J X_IJ MASK_I MASK_J, '
                             'got {!r}'.format(path, number, text))
             continue
-        rows.append([path.parent / t for t in tokens])
+        rows.append((number, tokens))
     rows = rows[:limit]
     if not rows and not problems:
         problems.append('{}: no swaps listed'.format(path))
+    if problems:
+        raise DataError(problems)
+    # Names stay inside the split's folder, as in pairs.txt.
+    files = layout.check_names(path, [(number, t, path.parent)
+                                      for number, tokens in rows
+                                      for t in tokens])
+    rows = [files[6 * k:6 * k + 6] for k in range(len(rows))]
     columns = [[] for _ in range(6)]
     for row in rows:
         for k, file in enumerate(row):

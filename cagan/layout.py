@@ -14,13 +14,16 @@ Our layout (documented in ``data/README.md``)::
 * ``bottoms_only``: the article is only a bottom, the human wears more;
 * ``dup_of=ARTICLE``: the article is a (near-)duplicate of that article.
 
-Lines starting with ``#`` and blank lines are ignored.
+Lines starting with ``#`` and blank lines are ignored. Names must stay
+inside their folders (no ``..``, no absolute path, no symbolic link to a
+file elsewhere): see :func:`check_names`.
 """
 
 import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cagan.errors import DataError
 
@@ -99,6 +102,72 @@ def read_pairs(path):
     if not pairs:
         raise DataError(['{}: no pairs in the file'.format(path)])
     return pairs
+
+
+def check_names(pairs_file, entries, folders=None):
+    """Check that every name of a pairs file is a file inside its folder.
+
+    A name is joined to its folder and resolved (``..``, an absolute path
+    and symbolic links followed, as opening it would); the result must lie
+    strictly inside the resolved folder. A link to another file of the same
+    folder is fine; ``../../etc/hostname``, ``/etc/hostname`` or a link out
+    of the folder are not: a pairs file must not make a tool read (or
+    copy) files from elsewhere. Nothing is opened; whether the files exist
+    is for the caller to check.
+
+    Args:
+        pairs_file (str or os.PathLike): the pairs file, named in messages;
+            folders are named relative to its folder.
+        entries (iterable of tuple): ``(line, name, folder)``: ``name``,
+            written on line ``line``, is a file inside ``folder``.
+        folders (list or None): the folders the messages say names belong
+            in (default: those of ``entries``).
+
+    Returns:
+        list of pathlib.Path: ``folder / name`` for each entry, in order, as
+        written (not resolved).
+
+    Raises:
+        cagan.errors.DataError: one line per entry whose name leaves its
+            folder, naming the pairs file and the line.
+    """
+    pairs_file = Path(pairs_file)
+    entries = [(line, name, Path(folder)) for line, name, folder in entries]
+    if folders is None:
+        folders = dict.fromkeys(folder for _, _, folder in entries)
+
+    def label(folder):
+        try:
+            rel = folder.relative_to(pairs_file.parent)
+        except ValueError:
+            rel = folder
+        return '{}/'.format(folder if rel == Path('.') else rel)
+
+    hint = 'names in {} are files inside {}'.format(
+        pairs_file.name, ' and '.join(label(Path(f)) for f in folders))
+    real, paths, problems = {}, [], []
+    for line, name, folder in entries:
+        path = folder / name
+        paths.append(path)
+        try:
+            if folder not in real:
+                real[folder] = folder.resolve()
+            target = path.resolve()
+        except (OSError, RuntimeError) as e:  # a symlink loop, ...
+            problems.append('{}:{}: {!r} cannot be resolved inside {} ({}); {}'
+                            .format(pairs_file, line, name, label(folder),
+                                    e, hint))
+            continue
+        if real[folder] not in target.parents:
+            # Written inside the folder, resolved outside: a symbolic link.
+            written = Path(os.path.normpath(real[folder] / name))
+            link = (' (a link to {})'.format(target)
+                    if real[folder] in written.parents else '')
+            problems.append('{}:{}: {!r} leaves {}{}; {}'.format(
+                pairs_file, line, name, label(folder), link, hint))
+    if problems:
+        raise DataError(problems)
+    return paths
 
 
 #: Prefix of temporary files; never a finished file.

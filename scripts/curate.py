@@ -7,7 +7,9 @@ excluding flag (back_view, extra_garment, bottoms_only) or a near-duplicate
 article or human, and writes the kept pairs to DIR in our layout with
 report.txt, report.json and two contact sheets. SRC is only read. Exit codes:
 0 done, 1 a problem with the data or the output folder (one line each on
-stderr), 2 bad arguments.
+stderr), 2 bad arguments. A name in pairs.txt that leaves humans/ or
+articles/, or an image of more pixels than CAGAN_MAX_PIXELS (default
+120000000), stops it with exit 1 before anything is written.
 """
 
 

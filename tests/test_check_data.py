@@ -2,7 +2,9 @@ import pathlib
 import subprocess
 import sys
 
-from tests.test_dataset import make_ours
+import pytest
+
+from tests.test_dataset import ESCAPES, make_ours, with_escape
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / 'scripts' / 'check_data.py'
 
@@ -41,3 +43,34 @@ def test_unreadable_images_and_bad_arguments(tmp_path):
     assert result.returncode == 2 and 'a size is HxW' in result.stderr
     result = check(tmp_path / 'nowhere')
     assert result.returncode == 1 and 'no such dataset folder' in result.stderr
+
+
+@pytest.mark.parametrize('how', sorted(ESCAPES))
+def test_a_name_that_leaves_the_dataset_is_one_line(tmp_path, how):
+    root, name = with_escape(tmp_path, how)
+    result = check(root, '--size', '32x24')
+    assert result.returncode == 1
+    assert result.stdout == '' and 'Traceback' not in result.stderr
+    line, = result.stderr.splitlines()
+    assert line.startswith('error: {}:3: {!r} leaves humans/'.format(
+        root / 'pairs.txt', name))
+
+
+def test_images_over_the_pixel_limit_are_one_line_each(tmp_path,
+                                                       monkeypatch):
+    root = make_ours(tmp_path)
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '1199')  # the images are 40x30
+    result = check(root, '--size', '32x24')
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 12  # six humans, six articles
+    assert all(l.startswith('error: ') and l.endswith(
+        '40x30 pixels (1200) is over the limit of 1199 pixels; set '
+        'CAGAN_MAX_PIXELS to a larger number to read it') for l in lines)
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '1200')
+    assert check(root, '--size', '32x24').returncode == 0
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', 'lots')
+    result = check(root, '--size', '32x24')
+    assert result.returncode == 1 and result.stderr == (
+        "error: CAGAN_MAX_PIXELS must be a positive whole number of pixels "
+        "(default 120000000), got 'lots'\n")

@@ -501,3 +501,103 @@ def test_contact_sheet_draws_groups_and_placeholders():
     assert (a < 250).any() and (a == 255).any()
     with pytest.raises(ValueError):
         curation.contact_sheet(rows, ['one'])
+
+
+# ------------------------------------------ what stops curate (exit 1)
+
+def small_source(root):
+    """humans h0, h1 (110x70 = 7700 pixels); articles a0 (96x80 = 7680),
+    a1 (120x100 = 12000) and a corrupt a2; three pairs."""
+    (root / 'humans').mkdir(parents=True)
+    (root / 'articles').mkdir()
+    human((90, 90, 200), (200, 150, 120), RED).save(root / 'humans' / 'h0.png')
+    human((200, 90, 90), (150, 120, 100), BLUE).save(root / 'humans' / 'h1.png')
+    article(RED).save(root / 'articles' / 'a0.png')
+    article(GREEN, ('halter',), size=(120, 100)).save(root / 'articles' / 'a1.png')
+    (root / 'articles' / 'a2.png').write_bytes(b'\x89PNG\r\n\x1a\n' + bytes(64))
+    (root / 'pairs.txt').write_text('h0.png a0.png\nh1.png a1.png\nh0.png a2.png\n')
+    return root
+
+
+@pytest.mark.parametrize('how', ['..', 'absolute', 'symlink'])
+def test_a_name_that_leaves_the_dataset_stops_curate(tmp_path, how):
+    from tests.test_dataset import ESCAPES
+
+    src = small_source(tmp_path / 'src')
+    name = ESCAPES[how](src, 'articles')
+    (src / 'pairs.txt').write_text('h0.png a0.png\nh1.png a1.png\nh1.png {}\n'
+                                   .format(name))
+    with pytest.raises(DataError) as info:
+        curation.curate(src)
+    assert info.value.problems[0].startswith(
+        '{}:3: {!r} leaves articles/'.format(src / 'pairs.txt', name))
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.splitlines() == ['error: ' + info.value.problems[0]]
+    assert not (tmp_path / 'out').exists()
+    # An output folder that exists is left as it was, even with --force.
+    (tmp_path / 'old').mkdir()
+    (tmp_path / 'old' / 'keep.txt').write_text('mine')
+    before = snapshot(tmp_path / 'old')
+    proc = run_script(src, '--out', tmp_path / 'old', '--force')
+    assert proc.returncode == 1 and snapshot(tmp_path / 'old') == before
+    assert sorted(os.listdir(tmp_path)) == ['old', 'secret.png', 'src']
+
+
+def test_images_over_the_pixel_limit_stop_curate(tmp_path, monkeypatch):
+    src = small_source(tmp_path / 'src')
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '7690')
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    hint = 'set CAGAN_MAX_PIXELS to a larger number to read it'
+    assert proc.stderr.splitlines() == [
+        'error: {}: {} is over the limit of 7690 pixels; {}'.format(
+            os.path.join(str(src), folder, name), size, hint)
+        for folder, name, size in (
+            ('humans', 'h0.png', '110x70 pixels (7700)'),
+            ('humans', 'h1.png', '110x70 pixels (7700)'),
+            ('articles', 'a1.png', '120x100 pixels (12000)'))]
+    assert not (tmp_path / 'out').exists()
+    # Raised, it goes through; the corrupt file is dropped as ever.
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '12000')
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 0, proc.stderr
+    cur = curation.curate(src)
+    assert [p.line for p in cur.kept] == [1, 2]
+    assert cur.bad_files == {('articles', 'a2.png'): 'not an image Pillow can read'}
+
+
+def test_check_image_never_decodes_an_image_over_the_limit(tmp_path, monkeypatch):
+    from cagan.errors import PixelLimitError
+    from tests.test_images import forbid_decoding
+
+    path = str(tmp_path / 'a.png')
+    article(RED).save(path)
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '7679')
+    forbid_decoding(monkeypatch)
+    with pytest.raises(PixelLimitError, match=r'96x80 pixels \(7680\) is over the limit'):
+        curation.check_image(path)
+    with pytest.raises(PixelLimitError):
+        curation.load_rgb(path)
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '0')
+    with pytest.raises(CaganError, match='CAGAN_MAX_PIXELS must be'):
+        curation.check_image(path)
+
+
+def test_a_test_split_file_that_leaves_the_source_stops_curate(tmp_path):
+    src = small_source(tmp_path / 'src')
+    (src / 'test').mkdir()
+    (src / 'test' / 'pairs.txt').write_text('# held out\n')
+    (src / 'test' / 'same.txt').symlink_to('pairs.txt')  # inside: fine
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / 'out' / 'test' / 'same.txt').read_text() == '# held out\n'
+    (tmp_path / 'secret.txt').write_text('not yours')
+    (src / 'test' / 'secret.txt').symlink_to(tmp_path / 'secret.txt')
+    before = snapshot(tmp_path / 'out')
+    proc = run_script(src, '--out', tmp_path / 'out', '--force')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        'error: {}: a link to {}, outside the source; test/ is carried over only with '
+        'files of the source'.format(src / 'test' / 'secret.txt', tmp_path / 'secret.txt')]
+    assert snapshot(tmp_path / 'out') == before

@@ -253,3 +253,153 @@ def test_worn_article_dropout_flags_examples_deterministically(tmp_path):
                == 4 and float(dataset.TripletDataset(
                    records, SIZE, worn_dropout=1.0)[k][3]) == 0
                for k in range(3))
+
+
+# ------------------------------------------- names that leave their folder
+
+def outside(root):
+    """A readable image outside the dataset ``root``."""
+    secret = root.parent / 'secret.png'
+    if not secret.exists():
+        save(secret, distinct(40))
+    return secret
+
+
+def escape_up(root, folder):
+    outside(root)
+    return '../../secret.png'
+
+
+def escape_absolute(root, folder):
+    return str(outside(root))
+
+
+def escape_by_link(root, folder):
+    link = root / folder / 'link.png'
+    link.symlink_to(outside(root))
+    return 'link.png'
+
+
+ESCAPES = {'..': escape_up, 'absolute': escape_absolute,
+           'symlink': escape_by_link}
+
+
+def with_escape(tmp_path, how, folder='humans', flags=''):
+    """Our layout in tmp_path/data whose pairs.txt line 3 names, in
+    ``folder``, a file outside the dataset; returns (root, name)."""
+    root = make_ours(tmp_path / 'data')
+    name = ESCAPES[how](root, folder)
+    pair = [name, 'a2.png'] if folder == 'humans' else ['h2.png', name]
+    (root / 'pairs.txt').write_text('h0.png a0.png\nh1.png a1.png\n{}\n'
+                                    .format(' '.join(pair + [flags])))
+    return root, name
+
+
+@pytest.mark.parametrize('folder', ['humans', 'articles'])
+@pytest.mark.parametrize('how', sorted(ESCAPES))
+def test_names_that_leave_their_folder_are_refused(tmp_path, how, folder):
+    root, name = with_escape(tmp_path, how, folder)
+    with pytest.raises(DataError) as info:
+        dataset.read_pairs_of(root)
+    link = (' (a link to {})'.format(outside(root)) if how == 'symlink'
+            else '')
+    assert info.value.problems == [
+        '{}:3: {!r} leaves {}/{}; names in pairs.txt are files inside '
+        'humans/ and articles/'.format(root / 'pairs.txt', name, folder, link)]
+
+
+def test_a_flagged_line_may_not_leave_either(tmp_path):
+    root, _ = with_escape(tmp_path, '..', flags='back_view')
+    with pytest.raises(DataError, match='pairs.txt:3:'):
+        dataset.read_pairs_of(root)
+
+
+def test_every_line_that_leaves_is_named(tmp_path):
+    root = make_ours(tmp_path / 'data')
+    outside(root)
+    (root / 'pairs.txt').write_text(
+        'h0.png a0.png\n../../secret.png a1.png\nh2.png /etc/hostname\n'
+        'h3.png ../humans/h3.png\n')
+    with pytest.raises(DataError) as info:
+        dataset.read_pairs_of(root)
+    assert [p.split(': ')[0] for p in info.value.problems] == [
+        '{}:{}'.format(root / 'pairs.txt', n) for n in (2, 3, 4)]
+    assert all('\n' not in p for p in info.value.problems)
+
+
+def test_links_inside_the_folder_are_fine(tmp_path):
+    root = make_ours(tmp_path / 'data')
+    (root / 'humans' / 'again.png').symlink_to('h0.png')
+    (root / 'humans' / 'sub').mkdir()
+    (root / 'humans' / 'sub' / 'deep.png').symlink_to(
+        (root / 'humans' / 'h1.png').resolve())
+    # A folder that is itself a link: its files are inside it.
+    (root / 'articles').rename(tmp_path / 'elsewhere')
+    (root / 'articles').symlink_to(tmp_path / 'elsewhere')
+    (root / 'pairs.txt').write_text('again.png a0.png\n'
+                                    'sub/deep.png a1.png\nh2.png a2.png\n')
+    records = dataset.read_pairs_of(root)
+    # Paths as written, not resolved.
+    assert [r.human for r in records] == [
+        root / 'humans' / 'again.png', root / 'humans' / 'sub' / 'deep.png',
+        root / 'humans' / 'h2.png']
+    ds = dataset.TripletDataset(records, SIZE, flip=False)
+    assert len(ds) == 3
+    humans, _ = cached_images(ds)
+    again = dataset.TripletDataset(
+        dataset.read_pairs_of(make_ours(tmp_path / 'plain', n=3)), SIZE,
+        flip=False)
+    # again.png is h0.png, deep.png is h1.png.
+    for mine, plain in zip(humans, cached_images(again)[0]):
+        numpy.testing.assert_array_equal(mine, plain)
+
+
+@pytest.mark.parametrize('how', sorted(ESCAPES))
+@pytest.mark.parametrize('column', ['image', 'cloth'])
+def test_viton_names_that_leave_their_folder_are_refused(tmp_path, how,
+                                                         column):
+    root = make_viton_hd(tmp_path / 'data')
+    name = ESCAPES[how](root, 'train/' + column)
+    pair = (name, '00001_00.jpg') if column == 'image' else (
+        '00001_00.jpg', name)
+    if column == 'cloth':
+        # The person's own cloth would be taken instead of the listed one.
+        (root / 'train' / 'cloth' / '00001_00.jpg').unlink()
+    (root / 'train_pairs.txt').write_text(
+        '00000_00.jpg 00000_00.jpg\n\n{} {}\n'.format(*pair))
+    with pytest.raises(DataError) as info:
+        dataset.read_pairs_of(root)
+    problem, = info.value.problems
+    assert problem.startswith('{}:3: {!r} leaves train/{}/'.format(
+        root / 'train_pairs.txt', name, column))
+    assert problem.endswith('names in train_pairs.txt are files inside '
+                            'train/image/ and train/cloth/')
+
+
+def test_viton_own_cloth_that_leaves_is_refused(tmp_path):
+    root = make_viton_hd(tmp_path / 'data')
+    own = root / 'train' / 'cloth' / '00001_00.jpg'
+    own.unlink()
+    own.symlink_to(outside(root))
+    with pytest.raises(DataError) as info:
+        dataset.read_pairs_of(root)
+    problem, = info.value.problems
+    assert problem.startswith("{}:2: '00001_00.jpg' leaves train/cloth/ "
+                              "(a link to".format(root / 'train_pairs.txt'))
+
+
+def test_images_over_the_pixel_limit_are_named_before_training(
+        tmp_path, monkeypatch):
+    root = make_ours(tmp_path)
+    save(root / 'humans' / 'h1.png', distinct(2, (60, 50)))
+    save(root / 'articles' / 'a4.png', distinct(9, (50, 60)))
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '2999')
+    with pytest.raises(DataError) as info:
+        dataset.TripletDataset(dataset.read_pairs_of(root), SIZE)
+    assert sorted(info.value.problems) == sorted(
+        '{}: {} pixels (3000) is over the limit of 2999 pixels; set '
+        'CAGAN_MAX_PIXELS to a larger number to read it'.format(path, size)
+        for path, size in ((root / 'humans' / 'h1.png', '60x50'),
+                           (root / 'articles' / 'a4.png', '50x60')))
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '3000')
+    assert len(dataset.TripletDataset(dataset.read_pairs_of(root), SIZE)) == 6

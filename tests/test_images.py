@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from cagan import images
-from cagan.errors import ImageError
+from cagan.errors import CaganError, ImageError, PixelLimitError
 
 
 def photo(h=40, w=30):
@@ -168,3 +168,131 @@ def test_paste_back_checks_shapes():
         images.paste_back(original, image, alpha[:32], p)
     with pytest.raises(ValueError, match='photo must be uint8'):
         images.paste_back(original.astype(numpy.float32), image, alpha, p)
+
+
+# ------------------------------------------------------- the pixel limit
+
+def write_png_of_zeros(path, width, height):
+    """A real one-bit greyscale PNG of ``width`` x ``height`` black pixels,
+    written row by row: what ``Image.new('1', (width, height)).save(path)``
+    writes, without the 1.6 GB and 8 s that Pillow takes to build a
+    40000x40000 one in memory first."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data)))
+
+    packer = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the bits
+    body = b''.join(packer.compress(row) for _ in range(height))
+    header = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
+                     + chunk(b'IDAT', body + packer.flush())
+                     + chunk(b'IEND', b''))
+    return path
+
+
+def forbid_decoding(monkeypatch):
+    """From now on, any decoding fails loudly: the limit must refuse from
+    the header alone."""
+    from PIL import ImageFile
+
+    def load(self, *args, **kwargs):
+        raise AssertionError('an image over the limit was decoded')
+
+    monkeypatch.setattr(Image.Image, 'load', load)
+    monkeypatch.setattr(ImageFile.ImageFile, 'load', load)
+
+
+def test_the_png_of_zeros_is_what_pillow_writes(tmp_path):
+    write_png_of_zeros(tmp_path / 'ours.png', 100, 60)
+    Image.new('1', (100, 60)).save(tmp_path / 'pillows.png')
+    with Image.open(tmp_path / 'ours.png') as ours, \
+            Image.open(tmp_path / 'pillows.png') as pillows:
+        assert (ours.format, ours.mode, ours.size) == ('PNG', '1', (100, 60))
+        assert numpy.array_equal(numpy.asarray(ours), numpy.asarray(pillows))
+
+
+def test_the_default_limit(monkeypatch):
+    monkeypatch.delenv('CAGAN_MAX_PIXELS', raising=False)
+    assert images.max_pixels() == images.MAX_PIXELS == 120_000_000
+    # Above a 108-megapixel phone photo, below what Pillow refuses itself.
+    assert 12032 * 9024 < images.MAX_PIXELS < 2 * Image.MAX_IMAGE_PIXELS
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '5000')
+    assert images.max_pixels() == 5000
+
+
+@pytest.mark.parametrize('value', ['', 'many', '0', '-5', '1.5', '1e9'])
+def test_a_bad_limit_is_one_line(tmp_path, monkeypatch, value):
+    Image.fromarray(photo()).save(tmp_path / 'x.png')
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', value)
+    with pytest.raises(CaganError) as info:
+        images.load_rgb(tmp_path / 'x.png')
+    message = str(info.value)
+    assert not isinstance(info.value, ImageError)  # not a fault of the file
+    assert message.startswith('CAGAN_MAX_PIXELS must be a positive whole')
+    assert repr(value) in message and '\n' not in message
+
+
+def test_an_image_over_the_limit_is_refused_undecoded(tmp_path, monkeypatch):
+    Image.fromarray(photo(40, 30)).save(tmp_path / 'big.png')
+    forbid_decoding(monkeypatch)
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '1199')
+    with pytest.raises(PixelLimitError) as info:
+        images.load_rgb(tmp_path / 'big.png')
+    assert str(info.value) == (
+        '{}: 40x30 pixels (1200) is over the limit of 1199 pixels; set '
+        'CAGAN_MAX_PIXELS to a larger number to read it'.format(
+            tmp_path / 'big.png'))
+
+
+def test_raising_the_limit_lets_the_image_through(tmp_path, monkeypatch):
+    Image.fromarray(photo(40, 30)).save(tmp_path / 'big.png')
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '1199')
+    with pytest.raises(PixelLimitError):
+        images.load_rgb(tmp_path / 'big.png')
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '1200')  # read at each call
+    assert images.load_rgb(tmp_path / 'big.png').shape == (40, 30, 3)
+
+
+def test_pillows_warning_is_silenced_and_its_refusal_reworded(
+        tmp_path, monkeypatch):
+    # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that;
+    # a small MAX_IMAGE_PIXELS puts small files in both ranges.
+    monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 100)
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '120')
+    Image.new('RGB', (15, 10)).save(tmp_path / 'warned.png')  # 150 pixels
+    Image.new('RGB', (30, 20)).save(tmp_path / 'refused.png')  # 600 pixels
+    forbid_decoding(monkeypatch)
+    # pytest.ini makes warnings errors: a warning would fail here.
+    with pytest.raises(PixelLimitError, match=r'warned.png: 10x15 pixels '
+                       r'\(150\) is over the limit of 120 pixels'):
+        images.load_rgb(tmp_path / 'warned.png')
+    # Refused by Pillow at open, which names the pixel count alone.
+    with pytest.raises(PixelLimitError) as info:
+        images.load_rgb(tmp_path / 'refused.png')
+    assert str(info.value) == (
+        '{}: 600 pixels is over the limit of 120 pixels; set '
+        'CAGAN_MAX_PIXELS to a larger number to read it'.format(
+            tmp_path / 'refused.png'))
+
+
+def test_a_limit_above_pillows_raises_pillows(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 100)
+    Image.fromarray(photo(30, 20)).save(tmp_path / 'x.png')  # 600 pixels
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '1000')
+    assert images.load_rgb(tmp_path / 'x.png').shape == (30, 20, 3)
+    assert Image.MAX_IMAGE_PIXELS == 1000
+    # Never lowered again by a smaller limit.
+    monkeypatch.setenv('CAGAN_MAX_PIXELS', '700')
+    assert images.load_rgb(tmp_path / 'x.png').shape == (30, 20, 3)
+    assert Image.MAX_IMAGE_PIXELS == 1000
+
+
+def test_pillows_refusal_in_other_words_still_gives_one_line():
+    error = Image.DecompressionBombError('too big\nsecond line')
+    assert str(images._refused('x.png', error, 120)) == (
+        'x.png: too many pixels (too big); set CAGAN_MAX_PIXELS to a larger '
+        'number to read it')

@@ -52,3 +52,45 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
         layout.write_text_atomic(target, 12345)
     assert target.read_text() == 'old\n'
     assert os.listdir(tmp_path) == ['pairs.txt']
+
+
+def test_check_names_keeps_names_inside_their_folders(tmp_path):
+    for sub in ('humans', 'articles'):
+        (tmp_path / sub).mkdir()
+    (tmp_path / 'humans' / 'h.png').write_bytes(b'')
+    (tmp_path / 'humans' / 'same.png').symlink_to('h.png')
+    (tmp_path / 'humans' / 'out.png').symlink_to(tmp_path / 'pairs.txt')
+    (tmp_path / 'humans' / 'across.png').symlink_to('../articles/a.png')
+    pairs_file = tmp_path / 'pairs.txt'
+    humans, articles = tmp_path / 'humans', tmp_path / 'articles'
+    ok = [(1, 'h.png', humans), (1, 'a.png', articles),
+          (2, 'same.png', humans), (2, 'not/yet/there.png', articles)]
+    assert layout.check_names(pairs_file, ok) == [f / n for _, n, f in ok]
+    with pytest.raises(DataError) as info:
+        layout.check_names(pairs_file, ok + [
+            (3, 'out.png', humans), (4, 'across.png', humans),
+            (5, '..', articles), (6, '.', humans), (7, '/etc', articles)])
+    hint = '; names in pairs.txt are files inside humans/ and articles/'
+    assert info.value.problems == [
+        "{}:3: 'out.png' leaves humans/ (a link to {}){}".format(
+            pairs_file, pairs_file, hint),
+        "{}:4: 'across.png' leaves humans/ (a link to {}){}".format(
+            pairs_file, articles / 'a.png', hint),
+        "{}:5: '..' leaves articles/{}".format(pairs_file, hint),
+        "{}:6: '.' leaves humans/{}".format(pairs_file, hint),
+        "{}:7: '/etc' leaves articles/{}".format(pairs_file, hint)]
+
+
+def test_a_symlink_loop_is_one_line(tmp_path):
+    from tests.test_dataset import make_ours
+    from cagan import dataset
+
+    root = make_ours(tmp_path)
+    (root / 'humans' / 'loop.png').symlink_to('loop.png')
+    (root / 'pairs.txt').write_text('h0.png a0.png\nloop.png a1.png\n')
+    with pytest.raises(DataError) as info:
+        dataset.read_pairs_of(root)
+    problem, = info.value.problems
+    # Python < 3.13 cannot resolve it; later ones resolve it to itself,
+    # which is then missing.
+    assert 'loop.png' in problem and '\n' not in problem

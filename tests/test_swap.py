@@ -1,5 +1,6 @@
 import json
 import pathlib
+import runpy
 import subprocess
 import sys
 
@@ -9,8 +10,8 @@ import pytest
 from PIL import Image
 
 import cagan
-from cagan import config, evaluation, images, inference, synthetic
-from cagan.errors import ModelFileError
+from cagan import cli, config, evaluation, images, inference, synthetic
+from cagan.errors import DataError, ModelFileError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (64, 32)
@@ -147,6 +148,29 @@ def test_bad_photos_give_one_line(tmp_path, model, which, words):
     assert not (tmp_path / 'o.png').exists()
 
 
+def test_a_decompression_bomb_is_one_line_and_never_decoded(
+        tmp_path, monkeypatch, capsys):
+    from tests.test_images import forbid_decoding, write_png_of_zeros
+
+    monkeypatch.delenv('CAGAN_MAX_PIXELS', raising=False)
+    monkeypatch.chdir(tmp_path)
+    # What Image.new('1', (40000, 40000)).save() writes: 194 KB on disk,
+    # 1.6 GB decoded.
+    write_png_of_zeros(tmp_path / 'bomb.png', 40000, 40000)
+    Image.fromarray(photo((40, 30))).save(tmp_path / 'article.png')
+    forbid_decoding(monkeypatch)
+    swap = runpy.run_path(str(ROOT / 'scripts' / 'swap.py'))
+    with pytest.raises(SystemExit) as info:
+        cli.run(swap['main'], ['bomb.png', 'article.png'])
+    assert info.value.code == 1
+    out, err = capsys.readouterr()
+    assert out == '' and err == (
+        'error: bomb.png: 1600000000 pixels is over the limit of 120000000 '
+        'pixels; set CAGAN_MAX_PIXELS to a larger number to read it\n')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['article.png',
+                                                          'bomb.png']
+
+
 def test_bad_models_give_one_line(tmp_path, model):
     _, good = bad(tmp_path)
     broken = tmp_path / 'broken'
@@ -224,3 +248,21 @@ def test_evaluation_scores_a_perfect_and_a_lazy_generator(truth_data):
     assert 0 < flat['changed_l1'] < lazy['changed_l1']
     assert flat['alpha_iou'] == 1
     assert flat['outside_l1'] == lazy['outside_l1']  # x_i kept there
+
+
+@pytest.mark.parametrize('name', ['../../outside.png', '/etc/hostname', 'link'])
+def test_truth_names_stay_inside_the_test_folder(tmp_path, name):
+    test = tmp_path / 'set' / 'test'
+    test.mkdir(parents=True)
+    (tmp_path / 'outside.png').write_bytes(b'')
+    (test / 'link').symlink_to(tmp_path / 'outside.png')
+    (test / 'truth.txt').write_text('a.png b.png c.png {} m.png n.png\n'
+                                    .format(name))
+    with pytest.raises(DataError) as info:
+        evaluation.read_truth(test / 'truth.txt', SIZE)
+    assert info.value.problems == ['{}:1: {!r} leaves {}/{}; names in '
+                                   'truth.txt are files inside {}/'.format(
+                                       test / 'truth.txt', name, test,
+                                       ' (a link to {})'.format(
+                                           tmp_path / 'outside.png')
+                                       if name == 'link' else '', test)]
