@@ -7,6 +7,7 @@ import os
 import sys
 
 from cagan.errors import CaganError
+from cagan.sizes import parse_size
 
 
 def run(main, argv=None):
@@ -52,23 +53,8 @@ def at_least(low, kind=int):
     return parse
 
 
-def parse_size(text):
-    """``'HxW'`` (e.g. ``'128x96'``, ``'256X256'``) to ``(height, width)``.
-
-    Raises:
-        ValueError: not two positive whole numbers joined by ``x``.
-    """
-    parts = str(text).lower().split('x')
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise ValueError('a size is HxW, e.g. 128x96; got {!r}'.format(text))
-    height, width = (int(p) for p in parts)
-    if height < 1 or width < 1:
-        raise ValueError('a size is positive, got {!r}'.format(text))
-    return height, width
-
-
 def size_arg(text):
-    """:func:`parse_size` as an ``argparse`` type."""
+    """:func:`cagan.sizes.parse_size` as an ``argparse`` type."""
     try:
         return parse_size(text)
     except ValueError as e:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from cagan.cli import parse_size
 from cagan.errors import ConfigError
 from cagan.layout import write_text_atomic
+from cagan.sizes import parse_size
 
 #: Name of the resolved config inside an output folder.
 CONFIG_NAME = 'config.yaml'

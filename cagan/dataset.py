@@ -18,7 +18,7 @@ from chainer import iterators
 
 from cagan import images, layout
 from cagan.errors import DataError, ImageError
-from cagan.links._sizes import as_size
+from cagan.sizes import as_size
 
 
 @dataclass(frozen=True)

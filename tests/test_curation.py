@@ -10,7 +10,7 @@ import numpy
 import pytest
 from PIL import Image, ImageDraw
 
-from cagan import cli, curation
+from cagan import curation, sizes
 from cagan.errors import CaganError, DataError
 from cagan.layout import read_pairs
 
@@ -295,11 +295,11 @@ def test_check_image_size_and_damage(tmp_path):
 
 
 def test_parse_size():
-    assert cli.parse_size('32x48') == (32, 48)
-    assert cli.parse_size('256X256') == (256, 256)
+    assert sizes.parse_size('32x48') == (32, 48)
+    assert sizes.parse_size('256X256') == (256, 256)
     for bad in ('32', '0x4', 'axb', '3x4x5', '-3x4', '128x', 'x96'):
         with pytest.raises(ValueError):
-            cli.parse_size(bad)
+            sizes.parse_size(bad)
 
 
 # -------------------------------------------------------- the whole thing

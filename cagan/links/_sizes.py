@@ -1,26 +1,7 @@
 """Shape rules shared by the generator and the discriminator."""
 
 from cagan.errors import SizeError
-
-
-def as_size(size):
-    """Return ``size`` as a ``(height, width)`` tuple of ints.
-
-    Args:
-        size (int or pair of int): ``256`` means 256x256; ``(128, 96)`` means
-            height 128, width 96.
-    """
-    if isinstance(size, int) and not isinstance(size, bool):
-        size = (size, size)
-    try:
-        height, width = (int(s) for s in size)
-        if (height, width) != tuple(size):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise SizeError(
-            'image size must be an int or a (height, width) pair of ints, '
-            'got {!r}'.format(size)) from None
-    return height, width
+from cagan.sizes import as_size
 
 
 def check_width(net, ch):
