@@ -22,7 +22,7 @@ from chainer import iterators
 
 import cagan.precision
 from cagan import config as config_module
-from cagan import distributed, threads, training
+from cagan import distributed, inference, run, threads
 from cagan.errors import ConfigError
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
@@ -204,8 +204,8 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     size, batch = data['size'], config['train']['batch']
     per_rank = batch_per_rank(config, comm)
     with cagan.precision.building(precision):
-        gen = training.make_generator(config, seed=0)
-        dis = training.make_discriminator(config, seed=1)
+        gen = run.make_generator(config, seed=0)
+        dis = run.make_discriminator(config, seed=1)
     gen.to_device(device)
     dis.to_device(device)
     rng = numpy.random.default_rng(0 if comm is None else comm.rank)
@@ -259,16 +259,15 @@ def swap_latency(config, device, photo_size=(1024, 768), repeats=5):
     The model (untrained weights of the config's generator) is saved to a
     temporary run folder and loaded as ``scripts/swap.py`` does.
     """
-    from cagan import inference
     rng = numpy.random.default_rng(0)
     human = rng.integers(0, 256, tuple(photo_size) + (3,), numpy.uint8)
     article = rng.integers(0, 256, (600, 600, 3), numpy.uint8)
     with tempfile.TemporaryDirectory() as folder:
-        config_module.save(config, folder)
+        config_module.save(config, Path(folder) / run.CONFIG_NAME)
         chainer.serializers.save_npz(str(Path(folder) / 'gen_epoch_1.npz'),
-                                     training.make_generator(config, seed=0))
+                                     run.make_generator(config, seed=0))
         start = time.perf_counter()
-        gen, _, _ = inference.load_generator(folder, device)
+        gen, _, _ = run.load_generator(folder, device)
         inference.swap_photos(gen, human, [article], None, device)
         first = time.perf_counter() - start
     times = []

@@ -19,9 +19,6 @@ from cagan.errors import ConfigError
 from cagan.layout import write_text_atomic
 from cagan.sizes import parse_size
 
-#: Name of the resolved config inside an output folder.
-CONFIG_NAME = 'config.yaml'
-
 # Each key: (default, kind). Kinds: 'int', 'float', 'bool', 'str', 'size'
 # ('HxW' or [H, W]), 'prob' (float in [0, 1]), a tuple of allowed strings,
 # or a kind followed by '?' when null is allowed.
@@ -238,8 +235,8 @@ def dump(config):
     return yaml.safe_dump(plain, sort_keys=False, default_flow_style=False)
 
 
-def save(config, folder):
-    """Write the resolved config as ``folder/config.yaml`` (atomically)."""
-    path = Path(folder) / CONFIG_NAME
+def save(config, path):
+    """Write the resolved config to ``path`` (atomically; a run's folder
+    keeps it as :data:`cagan.run.CONFIG_NAME`)."""
     write_text_atomic(path, dump(config))
-    return path
+    return Path(path)

@@ -41,22 +41,14 @@ from chainer.training.extensions import _snapshot
 from cagan import threads
 from cagan.errors import CaganError, ConfigError, DataError
 from cagan.layout import write_text_atomic
+from cagan.run import (RANK_SNAPSHOT_NAME, RANK_SNAPSHOT_PATTERN, RANKS_NAME,
+                       SNAPSHOT_PATTERN)
+from cagan.run import prepare as prepare_folder
 
 #: ``--communicator`` names (chainermn.create_communicator); the first runs
 #: on CPUs, the others need one GPU per rank.
 COMMUNICATORS = ('naive', 'pure_nccl', 'flat', 'non_cuda_aware')
 CPU_COMMUNICATORS = ('naive',)
-
-#: What rank 0 writes about the ranks beside ``config.yaml``.
-INFO_NAME = 'distributed.json'
-
-#: A rank's snapshots. The rank comes first: Chainer finds and prunes
-#: snapshots by the text before and after ``{...}``, so ``_rank1`` as a
-#: suffix would also match ``_rank11``.
-SNAPSHOT_NAME = 'snapshot_rank{}_iter_{{.updater.iteration}}'
-_SNAPSHOT = re.compile(r'^snapshot_rank(\d+)_iter_(\d+)$')
-#: The single-process snapshots (cagan.training.SNAPSHOT_NAME).
-_SINGLE_SNAPSHOT = re.compile(r'^snapshot_iter_\d+$')
 
 # Variables by which mpiexec (Open MPI; MPICH, Intel MPI) tells a process
 # its place; read without importing MPI.
@@ -299,8 +291,8 @@ def check_ranks(out, size):
     out = Path(out)
     names = os.listdir(out) if out.is_dir() else []
     saved = None
-    if INFO_NAME in names:
-        saved = json.loads((out / INFO_NAME).read_text())['ranks']
+    if RANKS_NAME in names:
+        saved = json.loads((out / RANKS_NAME).read_text())['ranks']
     if size is None and saved is not None:
         raise ConfigError('{} holds a run of {} ranks: start it again with '
                           'mpiexec -n {} ... --communicator, or give another '
@@ -310,17 +302,17 @@ def check_ranks(out, size):
             raise ConfigError('{} holds a run of {} ranks, not {}: its '
                               'snapshots cannot be resumed; use -n {} or '
                               'another --out'.format(out, saved, size, saved))
-        if saved is None and any(_SINGLE_SNAPSHOT.match(n) for n in names):
+        if saved is None and any(SNAPSHOT_PATTERN.match(n) for n in names):
             raise ConfigError('{} holds a single-process run: continue it '
                               'without --communicator, or give another --out'
                               .format(out))
 
 
-def prepare_out(comm, prepare, config, out):
+def prepare(comm, config, out):
     """Rank 0 prepares the run's folder; every rank learns the outcome.
 
-    Rank 0 runs ``prepare(config, out)`` (:func:`cagan.training.prepare_out`:
-    config check, ``config.yaml``, clearing half-written files), checks the
+    Rank 0 runs :func:`cagan.run.prepare` (config check, ``config.yaml``,
+    clearing half-written files), checks the
     number of ranks (:func:`check_ranks`) and writes ``distributed.json``;
     then the other ranks make ``out`` (it may be a disk of their own node)
     and clear their own half-written snapshots, never at the same time as
@@ -332,9 +324,9 @@ def prepare_out(comm, prepare, config, out):
     error = None
     if comm.rank == 0:
         try:
-            prepare(config, out)
+            prepare_folder(config, out)
             check_ranks(out, comm.size)
-            path = Path(out) / INFO_NAME
+            path = Path(out) / RANKS_NAME
             write_text_atomic(path, json.dumps(describe(comm, config),
                                                indent=1) + '\n')
         except CaganError as e:
@@ -345,7 +337,7 @@ def prepare_out(comm, prepare, config, out):
         raise ConfigError(error)
     if comm.rank != 0:
         os.makedirs(out, exist_ok=True)
-        prefix = 'tmp' + SNAPSHOT_NAME.format(comm.rank).split('{')[0]
+        prefix = 'tmp' + RANK_SNAPSHOT_NAME.format(comm.rank).split('{')[0]
         for name in os.listdir(out):
             if name.startswith(prefix):
                 shutil.rmtree(os.path.join(out, name), ignore_errors=True)
@@ -356,7 +348,7 @@ def snapshot_iterations(out, rank):
     found = set()
     if os.path.isdir(out):
         for name in os.listdir(out):
-            match = _SNAPSHOT.match(name)
+            match = RANK_SNAPSHOT_PATTERN.match(name)
             if match and int(match.group(1)) == rank:
                 found.add(int(match.group(2)))
     return found
@@ -407,7 +399,7 @@ class RankSnapshot(_snapshot._Snapshot):
     """
 
     def __init__(self, comm, out, n_retains):
-        super().__init__(filename=SNAPSHOT_NAME.format(comm.rank),
+        super().__init__(filename=RANK_SNAPSHOT_NAME.format(comm.rank),
                          n_retains=max(int(n_retains), 2), autoload=False)
         every = comm.bcast_obj(comm.gather_obj(
             snapshot_iterations(out, comm.rank)))

@@ -1,52 +1,25 @@
-"""Trainer pieces that make a run safe to kill at any moment.
+"""The trainer's extensions beyond Chainer's own: per-epoch scores and the
+best generator, preview grids, plots, and a trigger for the run's end.
 
-Chainer's snapshots, logs and weights are written to a temporary folder and
-then moved into place, so a ``kill -9`` leaves the previous file or the new
-one, plus at most a stray temporary folder, which :func:`remove_partial`
-clears before a run starts. Chainer's ``PlotReport`` writes its PNG in
-place and adds a spurious point after a resume; :class:`PlotReport` fixes
-both.
+Each is safe to kill at any moment: files are written beside their final
+name and moved into place (Chainer's snapshots, logs and weights go through
+a temporary folder), so a ``kill -9`` leaves the previous file or the new
+one, plus at most a stray temporary file, which
+:func:`cagan.run.remove_partial` clears before a run starts.
 """
 
+import math
 import os
-import re
-import shutil
 
+import chainer
 import numpy
-from chainer.training import extensions
+from chainer.training import extension, extensions
 
-from cagan.layout import TMP_PREFIX, replacing
+from cagan.evaluation import score_pairs, score_truth
+from cagan.layout import replacing
+from cagan.run import BEST_NAME, PREVIEW_DIR
+from cagan.visualize import save_image, swap_grid
 
-# Temporary folders of Chainer's writers: ``tmp<snapshot name>XXXXXXXX``
-# (snapshots) and ``<log name>XXXXXXXX`` (LogReport), made by mkdtemp.
-_CHAINER_TMP = re.compile(r'^(tmp.+|log[a-z0-9_]{8})$')
-
-
-def remove_partial(folder):
-    """Delete what an interrupted run left half-written in ``folder``.
-
-    Only temporary files and folders of the writers (ours: ``.tmp-*``;
-    Chainer's: ``tmp*`` and ``log????????`` folders) are removed, in
-    ``folder`` and its ``preview/``; finished files are never touched.
-
-    Returns:
-        list of str: the names removed.
-    """
-    removed = []
-    for sub in (folder, os.path.join(folder, 'preview')):
-        if not os.path.isdir(sub):
-            continue
-        for name in os.listdir(sub):
-            path = os.path.join(sub, name)
-            if name.startswith(TMP_PREFIX) and os.path.isfile(path):
-                os.unlink(path)
-            elif (sub == folder and _CHAINER_TMP.match(name) and
-                  os.path.isdir(path)):
-                shutil.rmtree(path)
-            else:
-                continue
-            removed.append(os.path.relpath(path, folder))
-    return removed
 
 
 class PlotReport(extensions.PlotReport):
@@ -137,3 +110,84 @@ class EveryOrEnd(object):
         updater = trainer.updater
         return (updater.iteration % self.every == 0 or
                 updater.epoch_detail >= self.end_epoch)
+
+
+class Evaluation(extension.Extension):
+    """Score the generator each epoch and keep the best one.
+
+    Reports ``eval/<score>`` (logged and plotted like the losses): the
+    :data:`cagan.metrics.SWAP_KEYS` with the worn article given when the
+    data has ground truth, and ``eval/cycle_error`` and ``eval/self_error``
+    always. The generator of the best epoch so far (lowest
+    ``eval/changed_l1``, else lowest ``eval/cycle_error``) is saved as
+    ``OUT/gen_best.npz``: the seed's generator degraded after 50 epochs,
+    and a run must not lose its good model.
+
+    Args:
+        gen (cagan.Generator): the generator being trained.
+        truth (TruthSet or None): ground-truth swaps.
+        triplets (tuple): fixed ``(x_i, y_i, y_j)`` arrays for the scores
+            without ground truth.
+        device: where ``gen`` lives.
+    """
+
+    trigger = (1, 'epoch')
+    priority = extension.PRIORITY_WRITER
+
+    def __init__(self, gen, truth, triplets, device='@numpy'):
+        self.gen = gen
+        self.truth = truth
+        self.triplets = triplets
+        self.device = device
+        self.key = 'changed_l1' if truth is not None else 'cycle_error'
+        self.best = math.inf
+        self.best_iteration = 0
+
+    def __call__(self, trainer):
+        scores = score_pairs(self.gen, *self.triplets, device=self.device)
+        if self.truth is not None:
+            scores.update(score_truth(self.gen, self.truth,
+                                      device=self.device))
+        chainer.report({'eval/' + k: v for k, v in scores.items()})
+        if scores[self.key] < self.best:
+            self.best = scores[self.key]
+            self.best_iteration = trainer.updater.iteration
+            with replacing(os.path.join(trainer.out, BEST_NAME)) as tmp:
+                chainer.serializers.save_npz(tmp, self.gen)
+
+    def serialize(self, serializer):
+        self.best = float(serializer('best', self.best))
+        self.best_iteration = int(serializer('best_iteration',
+                                             self.best_iteration))
+
+
+class Preview(chainer.training.Extension):
+    """Save :func:`swap_grid` of a fixed batch as
+    ``OUT/preview/iter_<iteration>.png`` and ``OUT/preview/latest.png``.
+
+    The batch is fixed when the extension is made (held-out pairs, chosen by
+    the caller with its own RNG), so successive grids show the same people
+    and articles and can be compared.
+
+    Args:
+        gen (cagan.Generator): the generator being trained.
+        x_i, y_i (numpy.ndarray): float32 ``(N, 3, H, W)``, humans and
+            their own articles, RGB in [0, 1].
+        y_j (numpy.ndarray): float32 ``(M, 3, H, W)``, articles.
+        device: where ``gen`` lives.
+    """
+
+    trigger = (200, 'iteration')
+
+    def __init__(self, gen, x_i, y_i, y_j, device=None):
+        self.gen = gen
+        self.x_i, self.y_i, self.y_j = x_i, y_i, y_j
+        self.device = device
+
+    def __call__(self, trainer):
+        folder = os.path.join(trainer.out, PREVIEW_DIR)
+        os.makedirs(folder, exist_ok=True)
+        grid = swap_grid(self.gen, self.x_i, self.y_i, self.y_j, self.device)
+        save_image(grid, os.path.join(
+            folder, 'iter_{}.png'.format(trainer.updater.iteration)))
+        save_image(grid, os.path.join(folder, 'latest.png'))

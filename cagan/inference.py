@@ -1,94 +1,47 @@
-"""Using a trained generator: find and load it, dress people in articles.
+"""Using a trained generator: swaps of arrays, and of photos at their size.
 
-A run's folder (what ``scripts/train.py`` writes) is a complete model: its
-``config.yaml`` says how to build the generator, its ``gen_*.npz`` hold the
-weights. :func:`load_generator` takes the folder or one weights file in it.
+:func:`cagan.run.load_generator` loads one from a run's folder.
 """
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import chainer
 import numpy
 from chainer import backend
 
-from cagan import config as config_module
 from cagan import images
-from cagan.errors import ModelFileError
-from cagan.serialization import load_npz
 from cagan.updater import neutral_article
 
-#: Where ``make demo`` trains; the default model of the command-line tools.
-DEFAULT_MODEL = Path('results') / 'demo'
-#: The best epoch's generator, kept by :class:`cagan.evaluation.Evaluation`.
-BEST_NAME = 'gen_best.npz'
 
+def swap_arrays(gen, x_i, y_i, y_j, device='@numpy', batch=None):
+    """``gen.swap`` in test mode, without a graph, back on the CPU.
 
-def find_weights(model):
-    """The generator weights a ``--model`` argument means.
-
-    A file is taken as it is. A run's folder gives its best generator
-    (``gen_best.npz``, kept by the per-epoch evaluation) when it has one,
-    else its newest ``gen_epoch_N.npz``.
-
-    Raises:
-        cagan.errors.ModelFileError: nothing usable there, in one line.
-    """
-    model = Path(model)
-    if model.is_file():
-        return model
-    if not model.exists():
-        hint = (' (run `make demo` first, or give --model)'
-                if model == DEFAULT_MODEL else '')
-        raise ModelFileError('{}: no such model folder or file{}'.format(
-            model, hint))
-    if (model / BEST_NAME).is_file():
-        return model / BEST_NAME
-    newest, newest_epoch = None, -1
-    for name in os.listdir(model):
-        stem = name[len('gen_epoch_'):-len('.npz')]
-        if (name.startswith('gen_epoch_') and name.endswith('.npz') and
-                stem.isdigit() and int(stem) > newest_epoch):
-            newest, newest_epoch = model / name, int(stem)
-    if newest is None:
-        raise ModelFileError('{}: no generator weights (gen_best.npz or '
-                             'gen_epoch_N.npz) in this folder; has its '
-                             'training finished an epoch?'.format(model))
-    return newest
-
-
-def load_generator(model, device='@numpy'):
-    """Build a generator from a run's config and load its weights.
+    The one way the tools run a generator: evaluation, previews and photo
+    swaps.
 
     Args:
-        model (str or pathlib.Path): a run's folder or a weights file in
-            one (its folder must hold ``config.yaml``).
-        device: a Chainer device or specifier.
+        gen (cagan.Generator): the generator, on ``device``.
+        x_i, y_i, y_j: float32 ``(N, 3, H, W)`` NumPy arrays in [0, 1].
+        device: where ``gen`` lives.
+        batch (int or None): swaps per forward pass (None: all at once).
 
     Returns:
-        tuple: the :class:`~cagan.Generator` on ``device``, the resolved
-        config (dict) and the weights' path.
-
-    Raises:
-        cagan.errors.ModelFileError: no weights, no config beside them, or
-            weights that do not fit the config's generator.
-        cagan.errors.ConfigError: an unreadable or invalid config.
+        tuple: NumPy float32 ``x_ij`` ``(N, 3, H, W)`` in [0, 1] and
+        ``alpha`` ``(N, H, W)`` in [0, 1].
     """
-    from cagan.training import make_generator
-
-    weights = find_weights(model)
-    config_path = weights.parent / config_module.CONFIG_NAME
-    if not config_path.is_file():
-        raise ModelFileError('{}: no {} beside it, so the generator it was '
-                             'trained as is unknown; keep a run\'s folder '
-                             'together'.format(weights,
-                                               config_module.CONFIG_NAME))
-    config = config_module.load(config_path)
-    gen = make_generator(config)
-    load_npz(weights, gen)
-    gen.to_device(chainer.get_device(device))
-    return gen, config, weights
+    device = chainer.get_device(device)
+    cpu = backend.CpuDevice()
+    batch = batch or max(len(x_i), 1)
+    outs, alphas = [], []
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        for start in range(0, len(x_i), batch):
+            part = slice(start, start + batch)
+            x_ij, alpha = gen.swap(device.send(x_i[part]),
+                                   device.send(y_i[part]),
+                                   device.send(y_j[part]))
+            outs.append(cpu.send(x_ij.array))
+            alphas.append(cpu.send(alpha.array)[:, 0])
+    return numpy.concatenate(outs), numpy.concatenate(alphas)
 
 
 @dataclass
@@ -125,7 +78,6 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
         list of Swap: one per article.
     """
     size = gen.size
-    device = chainer.get_device(device)
     frame, placement = images.fit(human, size)
     x_i = images.to_chw(frame)
     y_i = (images.to_chw(images.fit(worn, size)[0]) if worn is not None
@@ -133,12 +85,8 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
     y_j = numpy.stack([images.to_chw(images.fit(a, size)[0])
                        for a in articles])
     n = len(y_j)
-    with chainer.using_config('train', False), chainer.no_backprop_mode():
-        x_ij, alpha = gen.swap(device.send(numpy.repeat(x_i[None], n, 0)),
-                               device.send(numpy.repeat(y_i[None], n, 0)),
-                               device.send(y_j))
-    x_ij = backend.CpuDevice().send(x_ij.array)
-    alpha = backend.CpuDevice().send(alpha.array)[:, 0]
+    x_ij, alpha = swap_arrays(gen, numpy.repeat(x_i[None], n, 0),
+                              numpy.repeat(y_i[None], n, 0), y_j, device)
     return [Swap(images.paste_back(human, x_ij[k], alpha[k], placement),
                  images.unfit_alpha(alpha[k], placement, human.shape),
                  images.to_hwc(x_ij[k]))

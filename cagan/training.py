@@ -14,21 +14,12 @@ import chainer
 import numpy
 from chainer.training import extensions
 
-import cagan
 import cagan.precision
-from cagan import config as config_module
-from cagan import dataset, distributed, evaluation, images
-from cagan.errors import ConfigError, DataError
-from cagan.extensions import EveryOrEnd, PlotReport, remove_partial
+from cagan import dataset, distributed, evaluation, images, run
+from cagan.errors import DataError
+from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
 from cagan.optimizers import linear_decay, make_adam
 from cagan.updater import CAGANUpdater
-from cagan.visualize import Preview
-
-#: The trainer's snapshots, in order of iteration.
-SNAPSHOT_NAME = 'snapshot_iter_{.updater.iteration}'
-#: The generator's and discriminator's weights, each epoch.
-GEN_NAME = 'gen_epoch_{.updater.epoch}.npz'
-DIS_NAME = 'dis_epoch_{.updater.epoch}.npz'
 
 LOSS_KEYS = ('gen/loss_adv', 'gen/loss_cyc', 'gen/loss_id', 'dis/loss')
 EVAL_KEYS = ('eval/changed_l1', 'eval/outside_l1', 'eval/cycle_error',
@@ -43,51 +34,6 @@ def child_seeds(seed):
     names = ('gen', 'dis', 'data', 'order', 'preview')
     states = numpy.random.SeedSequence(seed).generate_state(len(names))
     return dict(zip(names, (int(s) for s in states)))
-
-
-def make_generator(config, seed=None):
-    """The generator a resolved config describes (weights from ``seed``)."""
-    return cagan.Generator(ch=config['model']['ch'],
-                           size=config['data']['size'],
-                           wscale=config['model']['wscale'], seed=seed)
-
-
-def make_discriminator(config, seed=None):
-    """The discriminator a resolved config describes."""
-    model = config['model']
-    return cagan.Discriminator(
-        ch=model['ch'], size=config['data']['size'], head=model['head'],
-        noise_sigma=model['noise_sigma'], wscale=model['wscale'], seed=seed)
-
-
-def prepare_out(config, out):
-    """Make ``out`` for ``config``, or check it holds a run of the same one.
-
-    Writes ``out/config.yaml`` (the resolved config) for a new run; for an
-    existing one, clears what a killed run left half-written.
-
-    Raises:
-        cagan.errors.ConfigError: ``out`` holds a run of another config.
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError('{}: exists and is not a folder; choose another '
-                          '--out'.format(out))
-    out.mkdir(parents=True, exist_ok=True)
-    saved = out / config_module.CONFIG_NAME
-    if saved.is_file():
-        previous = config_module.load(saved)
-        if previous != config:
-            changed = sorted('{}.{}'.format(s, k) for s in config
-                             for k in config[s]
-                             if previous[s][k] != config[s][k])
-            raise ConfigError(
-                '{} holds a run of another config (differs in {}): give '
-                'another --out, or delete that folder to start over'.format(
-                    out, ', '.join(changed)))
-    else:
-        config_module.save(config, out)
-    remove_partial(str(out))
 
 
 def preview_batch(config, seed):
@@ -173,16 +119,16 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
         held_out = evaluation.held_out_triplets(data['root'], data['size'],
                                                 seeds['preview'], swaps)
     with cagan.precision.building(precision):
-        gen = make_generator(config, seeds['gen'])
-        dis = make_discriminator(config, seeds['dis'])
+        gen = run.make_generator(config, seeds['gen'])
+        dis = run.make_discriminator(config, seeds['dis'])
     if comm is not None:
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
     if comm is None:
-        prepare_out(config, out)
+        run.prepare(config, out)
         distributed.check_ranks(out, None)
     else:
-        distributed.prepare_out(comm, prepare_out, config, out)
+        distributed.prepare(comm, config, out)
 
     device.use()
     gen.to_device(device)
@@ -243,18 +189,18 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
                                         round(opt['decay_from'] * per_epoch),
                                         round(epochs * per_epoch)))
     if swaps:
-        extend_root(evaluation.Evaluation(gen, truth, held_out, device))
+        extend_root(Evaluation(gen, truth, held_out, device))
         extend_root(PlotReport(list(EVAL_KEYS), 'epoch', (1, 'epoch'),
                                filename='eval.png'))
     extend_root(Preview(gen, *preview, device=device), trigger=preview_every)
-    extend_root(extensions.snapshot_object(gen, GEN_NAME),
+    extend_root(extensions.snapshot_object(gen, run.GEN_NAME),
                 trigger=(1, 'epoch'))
-    extend_root(extensions.snapshot_object(dis, DIS_NAME),
+    extend_root(extensions.snapshot_object(dis, run.DIS_NAME),
                 trigger=(1, 'epoch'))
     # Snapshots run last (priority -100): they hold the state after every
     # other extension of the same iteration, the log's entry included.
     # Several ranks: one snapshot per rank, resumed at an iteration all have.
-    snapshot = (extensions.snapshot(filename=SNAPSHOT_NAME, autoload=True,
+    snapshot = (extensions.snapshot(filename=run.SNAPSHOT_NAME, autoload=True,
                                     n_retains=train['keep_snapshots'])
                 if comm is None else
                 distributed.RankSnapshot(comm, out, train['keep_snapshots']))

@@ -1,17 +1,14 @@
-"""Preview grids: the seed's figure of every human wearing every article."""
+"""Pictures of swaps: the seed's preview grid, side-by-side sheets, saving."""
 
 import os
 
-import chainer
 import numpy
-from chainer import backend
 from PIL import Image
 
 from cagan import images
 from cagan.errors import CaganError
+from cagan.inference import swap_arrays
 from cagan.layout import replacing
-
-PREVIEW_DIR = 'preview'
 
 
 def swap_grid(gen, x_i, y_i, y_j, device=None):
@@ -33,16 +30,13 @@ def swap_grid(gen, x_i, y_i, y_j, device=None):
     """
     n, m = len(x_i), len(y_j)
     height, width = x_i.shape[2:]
-    device = chainer.get_device(device if device is not None else '@numpy')
     rows_x = numpy.repeat(x_i[None], m, axis=0).reshape((-1,) + x_i.shape[1:])
     rows_y = numpy.repeat(y_i[None], m, axis=0).reshape(rows_x.shape)
     cols_y = numpy.repeat(y_j, n, axis=0)
-    with chainer.using_config('train', False), chainer.no_backprop_mode():
-        x_ij, alpha = gen.swap(device.send(rows_x), device.send(rows_y),
-                               device.send(cols_y))
-    x_ij = backend.CpuDevice().send(x_ij.array).reshape((m, n, 3, height,
-                                                         width))
-    alpha = backend.CpuDevice().send(alpha.array)[:n]
+    x_ij, alpha = swap_arrays(gen, rows_x, rows_y, cols_y,
+                              '@numpy' if device is None else device)
+    x_ij = x_ij.reshape((m, n, 3, height, width))
+    alpha = alpha[:n, None]
     blank = numpy.ones((3, height, width), numpy.float32)
     rows = [[blank] + list(x_i)]
     rows += [[y_j[r]] + list(x_ij[r]) for r in range(m)]
@@ -67,38 +61,6 @@ def save_image(array, path):
                          'in .png, .jpg or .webp'.format(path))
     with replacing(path) as tmp:
         Image.fromarray(array).save(tmp, format=kind)
-
-
-class Preview(chainer.training.Extension):
-    """Save :func:`swap_grid` of a fixed batch as
-    ``OUT/preview/iter_<iteration>.png`` and ``OUT/preview/latest.png``.
-
-    The batch is fixed when the extension is made (held-out pairs, chosen by
-    the caller with its own RNG), so successive grids show the same people
-    and articles and can be compared.
-
-    Args:
-        gen (cagan.Generator): the generator being trained.
-        x_i, y_i (numpy.ndarray): float32 ``(N, 3, H, W)``, humans and
-            their own articles, RGB in [0, 1].
-        y_j (numpy.ndarray): float32 ``(M, 3, H, W)``, articles.
-        device: where ``gen`` lives.
-    """
-
-    trigger = (200, 'iteration')
-
-    def __init__(self, gen, x_i, y_i, y_j, device=None):
-        self.gen = gen
-        self.x_i, self.y_i, self.y_j = x_i, y_i, y_j
-        self.device = device
-
-    def __call__(self, trainer):
-        folder = os.path.join(trainer.out, PREVIEW_DIR)
-        os.makedirs(folder, exist_ok=True)
-        grid = swap_grid(self.gen, self.x_i, self.y_i, self.y_j, self.device)
-        save_image(grid, os.path.join(
-            folder, 'iter_{}.png'.format(trainer.updater.iteration)))
-        save_image(grid, os.path.join(folder, 'latest.png'))
 
 
 def side_by_side(rows, height=384, gap=4):

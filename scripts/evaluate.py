@@ -17,7 +17,7 @@ import json
 import math
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, evaluation, inference
+from cagan import cli, evaluation, run
 
 ROWS = {
     'changed_l1': 'L1 in the changed region (lower is better)',
@@ -41,7 +41,7 @@ def finite(scores):
 def main(argv=None):
     parser = cli.ArgumentParser(prog='evaluate.py',
                                 description=__doc__.splitlines()[0])
-    parser.add_argument('--model', default=str(inference.DEFAULT_MODEL),
+    parser.add_argument('--model', default=str(run.DEFAULT_MODEL),
                         help='a run folder or a gen_*.npz in one (default: '
                         '%(default)s)')
     parser.add_argument('--data', default=None,
@@ -53,7 +53,7 @@ def main(argv=None):
                         help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
     args = parser.parse_args(argv)
     device = cli.get_device(args.device)
-    gen, config, weights = inference.load_generator(args.model, device)
+    gen, config, weights = run.load_generator(args.model, device)
     root = args.data or config['data']['root']
     size = gen.size
 

@@ -16,7 +16,7 @@ stand-in for the worn article (see worn-article dropout in README.md).
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, images, inference, visualize
+from cagan import cli, images, inference, run, visualize
 
 
 def main(argv=None):
@@ -26,7 +26,7 @@ def main(argv=None):
     parser.add_argument('articles', nargs='+', help='product photo(s)')
     parser.add_argument('--worn', default=None,
                         help='product photo of the article the person wears')
-    parser.add_argument('--model', default=str(inference.DEFAULT_MODEL),
+    parser.add_argument('--model', default=str(run.DEFAULT_MODEL),
                         help='a run folder or a gen_*.npz in one (default: '
                         '%(default)s, what `make demo` trains)')
     parser.add_argument('--out', default='swap.png',
@@ -41,7 +41,7 @@ def main(argv=None):
     articles = [images.load_rgb(a) for a in args.articles]
     worn = images.load_rgb(args.worn) if args.worn else None
     device = cli.get_device(args.device)
-    gen, _, weights = inference.load_generator(args.model, device)
+    gen, _, weights = run.load_generator(args.model, device)
     swaps = inference.swap_photos(gen, human, articles, worn, device)
 
     out = Path(args.out)

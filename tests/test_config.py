@@ -80,8 +80,8 @@ def test_overrides_are_validated_too(tmp_path):
 def test_saved_config_loads_back_identically(tmp_path):
     resolved = config.load(write(tmp_path, 'data:\n  size: [64, 32]\n'
                                  'optimizer:\n  decay_from: 3\n'))
-    saved = config.save(resolved, tmp_path)
-    assert saved == tmp_path / config.CONFIG_NAME
+    saved = config.save(resolved, tmp_path / 'config.yaml')
+    assert saved == tmp_path / 'config.yaml'
     assert yaml.safe_load(saved.read_text())['data']['size'] == '64x32'
     assert config.load(saved) == resolved
 

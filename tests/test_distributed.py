@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from cagan import config, distributed, synthetic, testing
+from cagan import config, distributed, run, synthetic, testing
 from cagan.dataset import Record
 from cagan.errors import CaganError, ConfigError, DataError
 from tests.test_training import data_root  # noqa: F401  (a fixture)
@@ -102,7 +102,7 @@ def test_a_folder_of_another_number_of_ranks_is_refused(tmp_path):
     (tmp_path / 'snapshot_iter_4').write_text('x')
     with pytest.raises(ConfigError, match='single-process run'):
         distributed.check_ranks(tmp_path, 2)
-    (tmp_path / distributed.INFO_NAME).write_text(json.dumps({'ranks': 2}))
+    (tmp_path / run.RANKS_NAME).write_text(json.dumps({'ranks': 2}))
     distributed.check_ranks(tmp_path, 2)
     with pytest.raises(ConfigError, match='run of 2 ranks, not 3'):
         distributed.check_ranks(tmp_path, 3)
@@ -127,7 +127,7 @@ def test_connect_refuses_in_one_line_before_touching_mpi(monkeypatch):
 
 def test_a_plain_run_imports_neither_chainermn_nor_mpi4py(tmp_path,
                                                            data_root):
-    config.save(tiny_config(data_root), tmp_path)
+    config.save(tiny_config(data_root), tmp_path / run.CONFIG_NAME)
     code = (
         'import runpy, sys\n'
         'train = runpy.run_path({script!r})\n'
@@ -280,9 +280,7 @@ def two_rank_run(tmp_path_factory, data_root):
     """An uninterrupted 2-rank run of :func:`tiny_config`: its folder, its
     config file and what it printed."""
     folder = tmp_path_factory.mktemp('mpi')
-    config.save(tiny_config(data_root), folder)
-    cfg_path = folder / 'exp.yaml'
-    os.replace(folder / 'config.yaml', cfg_path)
+    cfg_path = config.save(tiny_config(data_root), folder / 'exp.yaml')
     out = folder / 'run'
     process = start_run(cfg_path, out, stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, text=True)
@@ -390,7 +388,7 @@ def test_a_killed_two_rank_run_resumes_to_the_same_weights(
 def test_a_data_error_is_said_once_and_every_rank_stops(tmp_path):
     root = tmp_path / 'data'
     synthetic.write_dataset(root, 4, size=(40, 30), seed=0, test_pairs=2)
-    config.save(tiny_config(root), tmp_path)
+    config.save(tiny_config(root), tmp_path / run.CONFIG_NAME)
     done = subprocess.run(
         mpiexec(ROOT / 'scripts' / 'train.py', '--config',
                 tmp_path / 'config.yaml', '--out', tmp_path / 'run',

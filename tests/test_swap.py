@@ -10,14 +10,14 @@ import pytest
 from PIL import Image
 
 import cagan
-from cagan import cli, config, evaluation, images, inference, synthetic
+from cagan import cli, config, evaluation, images, inference, run, synthetic
 from cagan.errors import DataError, ModelFileError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (64, 32)
 
 
-def run(script, *args):
+def run_script(script, *args):
     return subprocess.run([sys.executable, '-W', 'error',
                            str(ROOT / 'scripts' / script)] +
                           [str(a) for a in args],
@@ -30,7 +30,7 @@ def model(tmp_path_factory):
     folder = tmp_path_factory.mktemp('run')
     resolved = config.resolve({'data': {'size': list(SIZE)},
                                'model': {'ch': 8}}, 'test')
-    config.save(resolved, folder)
+    config.save(resolved, folder / run.CONFIG_NAME)
     chainer.serializers.save_npz(str(folder / 'gen_epoch_1.npz'),
                                  cagan.Generator(ch=8, size=SIZE, seed=0))
     return folder
@@ -68,7 +68,7 @@ def save_modes(folder):
 
 def test_every_mode_and_orientation_swaps_at_the_photo_size(tmp_path,
                                                               model):
-    gen, resolved, weights = inference.load_generator(model)
+    gen, resolved, weights = run.load_generator(model)
     assert weights.name == 'gen_epoch_1.npz' and gen.size == SIZE
     article = photo((50, 50), seed=1)
     for name, path in save_modes(tmp_path).items():
@@ -83,7 +83,7 @@ def test_every_mode_and_orientation_swaps_at_the_photo_size(tmp_path,
 
 
 def test_results_keep_the_photo_where_alpha_is_zero(model):
-    gen, _, _ = inference.load_generator(model)
+    gen, _, _ = run.load_generator(model)
     human = photo((300, 90))
     swap, = inference.swap_photos(gen, human, [photo((40, 40), 1)],
                                   worn=photo((40, 40), 2))
@@ -103,13 +103,13 @@ def test_the_command_writes_result_alpha_and_sheet(tmp_path, model):
     Image.fromarray(photo((40, 30), 1)).save(a)
     Image.fromarray(photo((40, 30), 2)).save(b)
     out = tmp_path / 'out' / 'look.png'
-    result = run('swap.py', human, a, '--model', model, '--out', out)
+    result = run_script('swap.py', human, a, '--model', model, '--out', out)
     assert result.returncode == 0, result.stderr
     for name in ('look.png', 'look-alpha.png', 'look-side.png'):
         assert (out.parent / name).is_file(), name
     with Image.open(out) as image:
         assert image.size == (300, 120)
-    result = run('swap.py', human, a, b, '--model', model / 'gen_epoch_1.npz',
+    result = run_script('swap.py', human, a, b, '--model', model / 'gen_epoch_1.npz',
                  '--out', out)
     assert result.returncode == 0, result.stderr
     for name in ('look-a.png', 'look-b.png', 'look-a-alpha.png',
@@ -140,7 +140,7 @@ def bad(tmp_path):
     ('folder', 'is a directory')])
 def test_bad_photos_give_one_line(tmp_path, model, which, words):
     files, good = bad(tmp_path)
-    result = run('swap.py', files[which], good, '--model', model,
+    result = run_script('swap.py', files[which], good, '--model', model,
                  '--out', tmp_path / 'o.png')
     assert result.returncode == 1
     assert result.stderr.count('\n') == 1 and words in result.stderr
@@ -187,7 +187,7 @@ def test_bad_models_give_one_line(tmp_path, model):
                           (empty, 'no generator weights'),
                           (alone / 'gen_epoch_1.npz', 'no config.yaml'),
                           (tmp_path / 'none', 'no such model')):
-        result = run('swap.py', good, good, '--model', target)
+        result = run_script('swap.py', good, good, '--model', target)
         assert result.returncode == 1, target
         assert result.stderr.count('\n') == 1 and words in result.stderr, \
             result.stderr
@@ -196,7 +196,7 @@ def test_bad_models_give_one_line(tmp_path, model):
 def test_no_demo_model_yet_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # DEFAULT_MODEL is relative: not here
     with pytest.raises(ModelFileError, match='make demo'):
-        inference.find_weights(inference.DEFAULT_MODEL)
+        run.find_weights(run.DEFAULT_MODEL)
 
 
 @pytest.fixture(scope='module')
@@ -207,7 +207,7 @@ def truth_data(tmp_path_factory):
 
 
 def test_evaluate_prints_a_table_and_a_json_line(model, truth_data):
-    result = run('evaluate.py', '--model', model, '--data', truth_data)
+    result = run_script('evaluate.py', '--model', model, '--data', truth_data)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     scores = json.loads(lines[-1])

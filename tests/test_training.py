@@ -9,11 +9,12 @@ import chainer
 import numpy
 import pytest
 
-from cagan import config, dataset, inference, synthetic, training
+from cagan import config, dataset, run, synthetic, training
 from cagan.errors import ConfigError, DataError
 from cagan.serialization import load_npz
-from cagan.extensions import EveryOrEnd, PlotReport, remove_partial
-from cagan.visualize import Preview, swap_grid
+from cagan.extensions import EveryOrEnd, PlotReport, Preview
+from cagan.run import remove_partial
+from cagan.visualize import swap_grid
 
 import cagan
 import cagan.precision
@@ -79,8 +80,8 @@ def test_a_short_run_writes_everything(tmp_path, data_root):
     # The run's folder is enough to rebuild its generator.
     saved = config.load(out / 'config.yaml')
     assert saved == tiny_config(data_root, epochs=1)
-    gen = training.make_generator(saved)
-    load_npz(inference.find_weights(out), gen)
+    gen = run.make_generator(saved)
+    load_npz(run.find_weights(out), gen)
 
 
 def test_same_config_same_weights(tmp_path, data_root):
@@ -155,7 +156,8 @@ def test_a_crashed_run_resumes_to_the_same_weights(tmp_path, data_root,
 def test_kill_9_then_restart_finishes_with_every_iteration_once(
         tmp_path, data_root):
     cfg_path = tmp_path / 'exp.yaml'
-    config.save(tiny_config(data_root, epochs=3, snapshot_every=3), tmp_path)
+    config.save(tiny_config(data_root, epochs=3, snapshot_every=3),
+                tmp_path / run.CONFIG_NAME)
     os.replace(tmp_path / 'config.yaml', cfg_path)
     out = tmp_path / 'run'
     command = [sys.executable, 'scripts/train.py', '--config', str(cfg_path),
@@ -183,9 +185,9 @@ def test_kill_9_then_restart_finishes_with_every_iteration_once(
 
 def test_another_config_in_the_same_folder_is_refused(tmp_path, data_root):
     out = tmp_path / 'run'
-    training.prepare_out(tiny_config(data_root), out)
+    run.prepare(tiny_config(data_root), out)
     with pytest.raises(ConfigError, match='differs in model.ch'):
-        training.prepare_out(config.resolve({'model': {'ch': 16}}, 'test',
+        run.prepare(config.resolve({'model': {'ch': 16}}, 'test',
                                             tiny_config(data_root)), out)
 
 

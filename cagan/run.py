@@ -1,0 +1,188 @@
+"""A run's folder: what training writes there, and how to use it again.
+
+``scripts/train.py --out DIR`` makes a complete model in ``DIR``::
+
+    config.yaml                 the resolved config (how to build the networks)
+    log, loss.png, alpha.png, eval.png
+    snapshot_iter_N             the trainer (one process), to resume from
+    snapshot_rankR_iter_N       the trainer of rank R (ChainerMN)
+    distributed.json            the ranks of a ChainerMN run
+    gen_epoch_N.npz, dis_epoch_N.npz    the networks' weights each epoch
+    gen_best.npz                the best epoch's generator (per-epoch scores)
+    preview/iter_N.png, preview/latest.png
+
+This module is the one home of those names, of building the networks a
+config describes, of preparing and cleaning the folder, and of finding and
+loading a trained generator (:func:`load_generator`).
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import chainer
+
+import cagan
+from cagan import config as config_module
+from cagan.layout import TMP_PREFIX
+from cagan.errors import ConfigError, ModelFileError
+from cagan.serialization import load_npz
+
+CONFIG_NAME = 'config.yaml'
+#: The trainer's snapshots, in order of iteration (Chainer's format string).
+SNAPSHOT_NAME = 'snapshot_iter_{.updater.iteration}'
+SNAPSHOT_PATTERN = re.compile(r'^snapshot_iter_\d+$')
+#: A rank's snapshots. The rank comes first: Chainer finds and prunes
+#: snapshots by the text before and after ``{...}``, so ``_rank1`` as a
+#: suffix would also match ``_rank11``.
+RANK_SNAPSHOT_NAME = 'snapshot_rank{}_iter_{{.updater.iteration}}'
+RANK_SNAPSHOT_PATTERN = re.compile(r'^snapshot_rank(\d+)_iter_(\d+)$')
+#: What rank 0 writes about the ranks of a ChainerMN run.
+RANKS_NAME = 'distributed.json'
+#: The generator's and discriminator's weights, each epoch.
+GEN_NAME = 'gen_epoch_{.updater.epoch}.npz'
+DIS_NAME = 'dis_epoch_{.updater.epoch}.npz'
+GEN_PATTERN = re.compile(r'^gen_epoch_(\d+)\.npz$')
+#: The best epoch's generator, kept by the per-epoch evaluation.
+BEST_NAME = 'gen_best.npz'
+PREVIEW_DIR = 'preview'
+#: Where ``make demo`` trains; the default model of the command-line tools.
+DEFAULT_MODEL = Path('results') / 'demo'
+
+# Temporary folders of Chainer's writers: ``tmp<snapshot name>XXXXXXXX``
+# (snapshots) and ``<log name>XXXXXXXX`` (LogReport), made by mkdtemp.
+_CHAINER_TMP = re.compile(r'^(tmp.+|log[a-z0-9_]{8})$')
+
+
+def make_generator(config, seed=None):
+    """The generator a resolved config describes (weights from ``seed``)."""
+    return cagan.Generator(ch=config['model']['ch'],
+                           size=config['data']['size'],
+                           wscale=config['model']['wscale'], seed=seed)
+
+
+def make_discriminator(config, seed=None):
+    """The discriminator a resolved config describes."""
+    model = config['model']
+    return cagan.Discriminator(
+        ch=model['ch'], size=config['data']['size'], head=model['head'],
+        noise_sigma=model['noise_sigma'], wscale=model['wscale'], seed=seed)
+
+
+def prepare(config, out):
+    """Make ``out`` for ``config``, or check it holds a run of the same one.
+
+    Writes ``out/config.yaml`` (the resolved config) for a new run; for an
+    existing one, clears what a killed run left half-written
+    (:func:`remove_partial`).
+
+    Raises:
+        cagan.errors.ConfigError: ``out`` is not a folder, or holds a run of
+            another config.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError('{}: exists and is not a folder; choose another '
+                          '--out'.format(out))
+    out.mkdir(parents=True, exist_ok=True)
+    saved = out / CONFIG_NAME
+    if saved.is_file():
+        previous = config_module.load(saved)
+        if previous != config:
+            changed = sorted('{}.{}'.format(s, k) for s in config
+                             for k in config[s]
+                             if previous[s][k] != config[s][k])
+            raise ConfigError(
+                '{} holds a run of another config (differs in {}): give '
+                'another --out, or delete that folder to start over'.format(
+                    out, ', '.join(changed)))
+    else:
+        config_module.save(config, saved)
+    remove_partial(str(out))
+
+
+def remove_partial(folder):
+    """Delete what an interrupted run left half-written in ``folder``.
+
+    Only temporary files and folders of the writers (ours: ``.tmp-*``;
+    Chainer's: ``tmp*`` and ``log????????`` folders) are removed, in
+    ``folder`` and its ``preview/``; finished files are never touched.
+
+    Returns:
+        list of str: the names removed.
+    """
+    removed = []
+    for sub in (folder, os.path.join(folder, PREVIEW_DIR)):
+        if not os.path.isdir(sub):
+            continue
+        for name in os.listdir(sub):
+            path = os.path.join(sub, name)
+            if name.startswith(TMP_PREFIX) and os.path.isfile(path):
+                os.unlink(path)
+            elif (sub == folder and _CHAINER_TMP.match(name) and
+                  os.path.isdir(path)):
+                shutil.rmtree(path)
+            else:
+                continue
+            removed.append(os.path.relpath(path, folder))
+    return removed
+
+
+def find_weights(model):
+    """The generator weights a ``--model`` argument means.
+
+    A file is taken as it is. A run's folder gives its best generator
+    (``gen_best.npz``, kept by the per-epoch evaluation) when it has one,
+    else its newest ``gen_epoch_N.npz``.
+
+    Raises:
+        cagan.errors.ModelFileError: nothing usable there, in one line.
+    """
+    model = Path(model)
+    if model.is_file():
+        return model
+    if not model.exists():
+        hint = (' (run `make demo` first, or give --model)'
+                if model == DEFAULT_MODEL else '')
+        raise ModelFileError('{}: no such model folder or file{}'.format(
+            model, hint))
+    if (model / BEST_NAME).is_file():
+        return model / BEST_NAME
+    epochs = {int(m.group(1)): name for name in os.listdir(model)
+              for m in [GEN_PATTERN.match(name)] if m}
+    if not epochs:
+        raise ModelFileError('{}: no generator weights (gen_best.npz or '
+                             'gen_epoch_N.npz) in this folder; has its '
+                             'training finished an epoch?'.format(model))
+    return model / epochs[max(epochs)]
+
+
+def load_generator(model, device='@numpy'):
+    """Build a generator from a run's config and load its weights.
+
+    Args:
+        model (str or pathlib.Path): a run's folder or a weights file in
+            one (its folder must hold ``config.yaml``).
+        device: a Chainer device or specifier.
+
+    Returns:
+        tuple: the :class:`~cagan.Generator` on ``device``, the resolved
+        config (dict) and the weights' path.
+
+    Raises:
+        cagan.errors.ModelFileError: no weights, no config beside them, or
+            weights that do not fit the config's generator.
+        cagan.errors.ConfigError: an unreadable or invalid config.
+    """
+    weights = find_weights(model)
+    config_path = weights.parent / CONFIG_NAME
+    if not config_path.is_file():
+        raise ModelFileError('{}: no {} beside it, so the generator it was '
+                             'trained as is unknown; keep a run\'s folder '
+                             'together'.format(weights, CONFIG_NAME))
+    config = config_module.load(config_path)
+    gen = make_generator(config)
+    load_npz(weights, gen)
+    gen.to_device(chainer.get_device(device))
+    return gen, config, weights
