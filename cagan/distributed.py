@@ -25,7 +25,6 @@ run without ``--communicator`` needs neither MPI nor mpi4py.
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import sys
 import traceback

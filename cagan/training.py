@@ -8,7 +8,6 @@ choice of people and articles, each from its own child of the seed, so two
 CPU runs of one config end with the same weights.
 """
 
-from pathlib import Path
 
 import chainer
 import numpy
