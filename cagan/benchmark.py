@@ -213,7 +213,7 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                       for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
-    optimizers = {name: make_adam(link, config['optimizer']['alpha'],
+    optimizers = {name: make_adam(link, config['optimizer']['lr'],
                                   precision=precision)
                   for name, link in (('gen', gen), ('dis', dis))}
     dtype = gen.c0.W.dtype

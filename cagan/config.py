@@ -48,9 +48,11 @@ SCHEMA = {
         'gamma_id': (0.1, 'float'),
     },
     'optimizer': {
-        'alpha': (2e-4, 'float'),
-        # The discriminator's own rate (null: alpha, as the seed).
-        'dis_alpha': (None, 'float?'),
+        # Adam's learning rate (Chainer calls it alpha; in CAGAN alpha is
+        # the generator's mask).
+        'lr': (2e-4, 'float'),
+        # The discriminator's own rate (null: lr, as the seed).
+        'dis_lr': (None, 'float?'),
         'beta1': (0.5, 'prob'),
         'beta2': (0.999, 'prob'),
         # Epoch from which Adam's rate falls linearly to 0 at the end (null:
@@ -129,6 +131,15 @@ def load(path, overrides=None):
     return config
 
 
+#: Keys of older configs: (section, old key) -> (new key, why).
+RENAMED = {
+    ('optimizer', 'alpha'): ('lr', "Adam's learning rate; alpha is the "
+                             "generator's mask"),
+    ('optimizer', 'dis_alpha'): ('dis_lr', "the discriminator's learning "
+                                 "rate"),
+}
+
+
 def resolve(data, source, base=None):
     """Validate ``data`` (a parsed config) and fill in ``base``.
 
@@ -155,6 +166,10 @@ def resolve(data, source, base=None):
                                       next(iter(SCHEMA[section])),
                                       _name(values)))
         for key, value in values.items():
+            if (section, key) in RENAMED:
+                raise ConfigError('{}: {}.{} is now {}.{} ({})'.format(
+                    source, section, key, section,
+                    *RENAMED[(section, key)]))
             if key not in SCHEMA[section]:
                 raise ConfigError('{}: unknown key {}.{} (known in {}: {})'
                                   .format(source, section, key, section,

@@ -256,22 +256,21 @@ def describe(comm, config):
 
     Returns:
         dict: ``ranks``, ``communicator``, ``batch_per_rank``,
-        ``effective_batch``, ``alpha`` and ``dis_alpha`` (as configured:
+        ``effective_batch``, ``lr`` and ``dis_lr`` (as configured:
         the learning rates are not scaled with the batch).
     """
     opt, batch = config['optimizer'], config['train']['batch']
     return {'ranks': comm.size, 'communicator': type(comm).__name__,
             'batch_per_rank': batch, 'effective_batch': batch * comm.size,
-            'alpha': opt['alpha'],
-            'dis_alpha': (opt['alpha'] if opt['dis_alpha'] is None
-                          else opt['dis_alpha'])}
+            'lr': opt['lr'],
+            'dis_lr': opt['lr'] if opt['dis_lr'] is None else opt['dis_lr']}
 
 
 def describe_line(info):
     """:func:`describe` as the line rank 0 prints."""
     return ('{ranks} ranks ({communicator}): batch {batch_per_rank} per rank, '
-            'effective batch {effective_batch}; learning rate {alpha:g} '
-            '(discriminator {dis_alpha:g}), not scaled with the batch'
+            'effective batch {effective_batch}; learning rate {lr:g} '
+            '(discriminator {dis_lr:g}), not scaled with the batch'
             .format(**info))
 
 

@@ -74,19 +74,20 @@ class Adam(adam.Adam):
         return AdamRule(self.hyperparam)
 
 
-def make_adam(link, alpha=2e-4, beta1=0.5, beta2=0.999, precision='float32'):
+def make_adam(link, lr=2e-4, beta1=0.5, beta2=0.999, precision='float32'):
     """Adam set up on ``link``; the defaults are the paper's (lr 2e-4, beta1
     0.5). ``precision``: the one ``link`` was built in (see
     :mod:`cagan.precision`)."""
-    optimizer = Adam(alpha=alpha, beta1=beta1, beta2=beta2)
+    optimizer = Adam(alpha=lr, beta1=beta1, beta2=beta2)
     optimizer.setup(link)
     return cagan.precision.setup_optimizer(optimizer, precision)
 
 
 def linear_decay(optimizer, start, stop):
-    """An extension taking Adam's ``alpha`` linearly to 0.
+    """An extension taking Adam's learning rate linearly to 0.
 
-    Alpha keeps its value until iteration ``start`` and reaches 0 at ``stop``.
+    The rate (Chainer's ``alpha``) keeps its value until iteration ``start``
+    and reaches 0 at ``stop``.
     Add it to the trainer with the default (every iteration) trigger.
     """
     if not 0 <= start < stop:

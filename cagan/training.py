@@ -133,11 +133,11 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     gen.to_device(device)
     dis.to_device(device)
     opt = config['optimizer']
-    dis_alpha = opt['alpha'] if opt['dis_alpha'] is None else opt['dis_alpha']
-    optimizers = {name: make_adam(link, alpha, opt['beta1'], opt['beta2'],
+    dis_lr = opt['lr'] if opt['dis_lr'] is None else opt['dis_lr']
+    optimizers = {name: make_adam(link, lr, opt['beta1'], opt['beta2'],
                                   precision)
-                  for name, link, alpha in (('gen', gen, opt['alpha']),
-                                            ('dis', dis, dis_alpha))}
+                  for name, link, lr in (('gen', gen, opt['lr']),
+                                         ('dis', dis, dis_lr))}
     if comm is not None:
         # Gradients averaged over the ranks before every update.
         optimizers = {name: distributed.multi_node_optimizer(o, comm)

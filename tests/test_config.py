@@ -17,7 +17,7 @@ def test_defaults_are_the_seeds_setup():
     assert d['model'] == {'ch': 512, 'head': 'linear', 'noise_sigma': 0.2,
                           'wscale': 0.02}
     assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1}
-    assert d['optimizer']['alpha'] == 2e-4 and d['optimizer']['beta1'] == 0.5
+    assert d['optimizer']['lr'] == 2e-4 and d['optimizer']['beta1'] == 0.5
     assert d['train']['batch'] == 16 and d['train']['epochs'] == 50
     assert d['data']['worn_dropout'] == 0.0
 
@@ -25,10 +25,10 @@ def test_defaults_are_the_seeds_setup():
 def test_a_file_changes_only_what_it_lists(tmp_path):
     resolved = config.load(write(tmp_path, 'data:\n  size: 128x96\n'
                                  'model:\n  ch: 64\n  head: patch\n'
-                                 'optimizer:\n  alpha: 1\n'))
+                                 'optimizer:\n  lr: 1\n'))
     assert resolved['data']['size'] == (128, 96)
     assert resolved['model']['ch'] == 64 and resolved['model']['head'] == 'patch'
-    assert resolved['optimizer']['alpha'] == 1.0  # an int where a float goes
+    assert resolved['optimizer']['lr'] == 1.0  # an int where a float goes
     assert resolved['train'] == config.DEFAULTS['train']
 
 
@@ -94,3 +94,14 @@ def test_shipped_configs_load():
     assert seed['data']['size'] == (256, 256) and seed['model']['ch'] == 512
     assert seed['data']['worn_dropout'] == 0.0
     assert config.load('configs/paper.yaml')['model']['head'] == 'patch'
+
+
+@pytest.mark.parametrize('old, new', [('alpha', 'lr'), ('dis_alpha', 'dis_lr')])
+def test_an_old_learning_rate_key_is_refused_with_its_new_name(tmp_path, old,
+                                                             new):
+    path = write(tmp_path, 'optimizer:\n  {}: 1.0e-3\n'.format(old))
+    with pytest.raises(ConfigError) as e:
+        config.load(path)
+    assert str(e.value).startswith('{}: optimizer.{} is now optimizer.{} ('
+                                   .format(path, old, new))
+    assert '\n' not in str(e.value)

@@ -314,7 +314,7 @@ def test_a_two_rank_run_writes_once_and_ends_with_one_model(two_rank_run,
     info = json.loads((out / 'distributed.json').read_text())
     assert info == {'ranks': 2, 'communicator': 'NaiveCommunicator',
                     'batch_per_rank': 2, 'effective_batch': 4,
-                    'alpha': 2e-4, 'dis_alpha': 2e-4}
+                    'lr': 2e-4, 'dis_lr': 2e-4}
     # Rank 0 alone prints.
     assert stdout.count('training ') == 1
     assert stdout.count('2 ranks (NaiveCommunicator): batch 2 per rank, '

@@ -29,7 +29,7 @@ def step_both(ours, theirs, steps, seed=1):
 @pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
 def test_adam_is_chainers_bit_for_bit(dtype):
     a, b = twin_links(dtype)
-    ours = optimizers.make_adam(a, alpha=1e-3)
+    ours = optimizers.make_adam(a, lr=1e-3)
     theirs = chainer.optimizers.Adam(alpha=1e-3, beta1=0.5)
     theirs.setup(b)
     assert type(ours.target.W.update_rule) is optimizers.AdamRule
