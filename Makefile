@@ -10,7 +10,7 @@ export PIP_CONSTRAINT := $(abspath constraints.txt)
 export PIP_BUILD_CONSTRAINT := $(abspath constraints.txt)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-kernels bench venv clean FORCE
+.PHONY: demo test test-kernels lint bench venv clean FORCE
 
 # The built-in synthetic set, made once and curated once: a folder with a
 # pairs.txt is finished (both scripts write it last), so a second
@@ -69,6 +69,12 @@ test-kernels: $(STAMP)
 		echo "== OPENBLAS_CORETYPE=$$k"; \
 		OPENBLAS_CORETYPE=$$k $(PY) -m pytest -q -m numerics || exit 1; \
 	done
+
+# ruff's rules are in ruff.toml; a linter, not a dependency of cagan.
+RUFF := ruff==0.17.6
+lint: $(STAMP)
+	$(PY) -m pip install --quiet $(RUFF)
+	$(VENV)/bin/ruff check .
 
 venv: $(STAMP)
 

@@ -53,10 +53,13 @@ def test_do_nothing_baseline(rng):
 
 def test_flat_oracle_is_exact_on_flat_colours():
     # Skin everywhere, a red old garment and a larger blue new one.
-    x_i = numpy.empty((3, 8, 8)); x_i[...] = [[[0.8]], [[0.6]], [[0.5]]]
+    x_i = numpy.empty((3, 8, 8))
+    x_i[...] = [[[0.8]], [[0.6]], [[0.5]]]
     truth = x_i.copy()
-    mask_i = numpy.zeros((8, 8), bool); mask_i[2:5, 2:6] = True
-    mask_j = numpy.zeros((8, 8), bool); mask_j[3:7, 1:7] = True
+    mask_i = numpy.zeros((8, 8), bool)
+    mask_i[2:5, 2:6] = True
+    mask_j = numpy.zeros((8, 8), bool)
+    mask_j[3:7, 1:7] = True
     x_i[:, mask_i] = [[1], [0], [0]]
     truth[:, mask_j] = [[0], [0], [1]]
     s = metrics.flat_oracle_scores(x_i, truth, mask_i, mask_j)
