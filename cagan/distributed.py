@@ -40,7 +40,7 @@ from chainer.training.extensions import _snapshot
 
 from cagan import threads
 from cagan.errors import CaganError, ConfigError, DataError
-from cagan.layout import write_text_atomic
+from cagan.data.layout import write_text_atomic
 
 #: ``--communicator`` names (chainermn.create_communicator); the first runs
 #: on CPUs, the others need one GPU per rank.
@@ -170,7 +170,7 @@ def shard(records, rank, size):
     epoch and they stop together.
 
     Args:
-        records (list of cagan.dataset.Record): every training pair.
+        records (list of cagan.data.dataset.Record): every training pair.
         rank, size (int): this rank and the number of ranks.
 
     Returns:

@@ -21,9 +21,10 @@ import numpy
 from chainer import backend
 from chainer.training import extension
 
-from cagan import dataset, images, layout, metrics
+from cagan import metrics
+from cagan.data import dataset, images, layout
 from cagan.errors import DataError, ImageError
-from cagan.layout import replacing
+from cagan.data.layout import replacing
 from cagan.inference import BEST_NAME
 from cagan.updater import neutral_article
 

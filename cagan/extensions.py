@@ -15,7 +15,7 @@ import shutil
 import numpy
 from chainer.training import extensions
 
-from cagan.layout import TMP_PREFIX, replacing
+from cagan.data.layout import TMP_PREFIX, replacing
 
 # Temporary folders of Chainer's writers: ``tmp<snapshot name>XXXXXXXX``
 # (snapshots) and ``<log name>XXXXXXXX`` (LogReport), made by mkdtemp.

@@ -14,7 +14,7 @@ import numpy
 from chainer import backend
 
 from cagan import config as config_module
-from cagan import images
+from cagan.data import images
 from cagan.errors import ModelFileError
 from cagan.serialization import load_npz
 from cagan.updater import neutral_article

@@ -17,7 +17,8 @@ from chainer.training import extensions
 import cagan
 import cagan.precision
 from cagan import config as config_module
-from cagan import dataset, distributed, evaluation, images
+from cagan import distributed, evaluation
+from cagan.data import dataset, images
 from cagan.errors import ConfigError, DataError
 from cagan.extensions import EveryOrEnd, PlotReport, remove_partial
 from cagan.optimizers import linear_decay, make_adam

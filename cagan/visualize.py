@@ -7,9 +7,9 @@ import numpy
 from chainer import backend
 from PIL import Image
 
-from cagan import images
+from cagan.data import images
 from cagan.errors import CaganError
-from cagan.layout import replacing
+from cagan.data.layout import replacing
 
 PREVIEW_DIR = 'preview'
 

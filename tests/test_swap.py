@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 import cagan
-from cagan import cli, config, evaluation, images, inference, synthetic
+from cagan import cli, config, evaluation, inference
+from cagan.data import images, synthetic
 from cagan.errors import DataError, ModelFileError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -150,7 +151,7 @@ def test_bad_photos_give_one_line(tmp_path, model, which, words):
 
 def test_a_decompression_bomb_is_one_line_and_never_decoded(
         tmp_path, monkeypatch, capsys):
-    from tests.test_images import forbid_decoding, write_png_of_zeros
+    from tests.data.test_images import forbid_decoding, write_png_of_zeros
 
     monkeypatch.delenv('CAGAN_MAX_PIXELS', raising=False)
     monkeypatch.chdir(tmp_path)

@@ -1,4 +1,4 @@
-"""Tests of cagan.curation and scripts/curate.py on tiny images made here."""
+"""Tests of cagan.data.curation and scripts/curate.py on tiny images made here."""
 
 import io
 import json
@@ -10,11 +10,12 @@ import numpy
 import pytest
 from PIL import Image, ImageDraw
 
-from cagan import curation, sizes
+from cagan import sizes
+from cagan.data import curation
 from cagan.errors import CaganError, DataError
-from cagan.layout import read_pairs
+from cagan.data.layout import read_pairs
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCRIPT = os.path.join(ROOT, 'scripts', 'curate.py')
 
 CUTS = {
@@ -521,7 +522,7 @@ def small_source(root):
 
 @pytest.mark.parametrize('how', ['..', 'absolute', 'symlink'])
 def test_a_name_that_leaves_the_dataset_stops_curate(tmp_path, how):
-    from tests.test_dataset import ESCAPES
+    from tests.data.test_dataset import ESCAPES
 
     src = small_source(tmp_path / 'src')
     name = ESCAPES[how](src, 'articles')
@@ -569,7 +570,7 @@ def test_images_over_the_pixel_limit_stop_curate(tmp_path, monkeypatch):
 
 def test_check_image_never_decodes_an_image_over_the_limit(tmp_path, monkeypatch):
     from cagan.errors import PixelLimitError
-    from tests.test_images import forbid_decoding
+    from tests.data.test_images import forbid_decoding
 
     path = str(tmp_path / 'a.png')
     article(RED).save(path)

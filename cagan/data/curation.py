@@ -12,7 +12,7 @@ result as a new dataset, leaving the source untouched:
    ``humans/`` or ``articles/`` that no pair names are reported as unused.
    Two things stop the curation instead of dropping a pair: a name that
    leaves its folder (``..``, an absolute path, a link to elsewhere) and an
-   image of more pixels than :func:`cagan.images.max_pixels`;
+   image of more pixels than :func:`cagan.data.images.max_pixels`;
 2. near-duplicate articles, and separately near-duplicate humans, are found by
    content (:func:`image_signature`, :func:`find_duplicates`); the ``dup_of=``
    flags are ground truth from the generator and are only used to score the
@@ -65,9 +65,9 @@ from dataclasses import dataclass, field
 import numpy
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from cagan import images
+from cagan.data import images
 from cagan.errors import CaganError, DataError, PixelLimitError
-from cagan.layout import (EXCLUDING_FLAGS, Pair, check_names, read_pairs, replacing,
+from cagan.data.layout import (EXCLUDING_FLAGS, Pair, check_names, read_pairs, replacing,
                           write_pairs, write_text_atomic)
 
 #: Modes of colour photos; anything else (1, L, LA, I, F, I;16, ...) is not.
@@ -190,8 +190,8 @@ def load_rgb(path):
 
     Transparent pixels become white. Raises what Pillow raises for a file it
     cannot read, and :class:`~cagan.errors.PixelLimitError` (before
-    decoding) for one of more pixels than :func:`cagan.images.max_pixels`.
-    Unlike :func:`cagan.images.load_rgb` it returns a Pillow image, takes
+    decoding) for one of more pixels than :func:`cagan.data.images.max_pixels`.
+    Unlike :func:`cagan.data.images.load_rgb` it returns a Pillow image, takes
     any size (``--min-size`` decides) and is silent on Pillow's warnings.
 
     Returns:
@@ -212,7 +212,7 @@ def check_image(path, min_size=DEFAULT_MIN_SIZE):
     The file is opened and decoded completely with Pillow (a truncated or
     corrupt file is unusable), its mode must be one of :data:`COLOUR_MODES`
     and its size, after EXIF rotation, at least ``min_size``. A file of more
-    pixels than :func:`cagan.images.max_pixels` is not decoded: it raises,
+    pixels than :func:`cagan.data.images.max_pixels` is not decoded: it raises,
     since the user may want to raise the limit rather than lose the file.
 
     Args:
@@ -713,9 +713,9 @@ def curate(src, options=Options()):
     Raises:
         cagan.errors.DataError: ``src`` is not a folder, ``pairs.txt`` is
             missing, unreadable, malformed or empty, names a file outside
-            ``humans/`` or ``articles/`` (:func:`cagan.layout.check_names`),
+            ``humans/`` or ``articles/`` (:func:`cagan.data.layout.check_names`),
             or names images of more pixels than
-            :func:`cagan.images.max_pixels` (one line each, all of them:
+            :func:`cagan.data.images.max_pixels` (one line each, all of them:
             unlike a corrupt file, such a file is not dropped, since the
             limit may be what should change).
     """

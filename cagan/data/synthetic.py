@@ -57,7 +57,7 @@ import numpy as np
 from PIL import Image
 
 from cagan.errors import CaganError, SizeError
-from cagan.layout import Pair, write_pairs, write_text_atomic
+from cagan.data.layout import Pair, write_pairs, write_text_atomic
 
 # The clip ufunc and the compiled interp: the Python wrappers of
 # ``np.clip`` and ``np.interp`` cost more than the work on the small arrays

@@ -1,5 +1,5 @@
 """The procedural synthetic dataset: sampling, rendering, ground truth and the
-written layout (cagan/synthetic.py, scripts/make_synthetic.py).
+written layout (cagan/data/synthetic.py, scripts/make_synthetic.py).
 
 Tiny images (64x48) and a few hundred pairs keep the whole file fast.
 """
@@ -13,12 +13,12 @@ import numpy
 import pytest
 from PIL import Image
 
-from cagan import synthetic
+from cagan.data import synthetic
 from cagan.errors import CaganError, SizeError
-from cagan.layout import read_pairs
+from cagan.data.layout import read_pairs
 
 SIZE = (64, 48)
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
 
 def load(path):

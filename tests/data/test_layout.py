@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from cagan import layout
+from cagan.data import layout
 from cagan.errors import DataError
 
 
@@ -82,8 +82,8 @@ def test_check_names_keeps_names_inside_their_folders(tmp_path):
 
 
 def test_a_symlink_loop_is_one_line(tmp_path):
-    from tests.test_dataset import make_ours
-    from cagan import dataset
+    from tests.data.test_dataset import make_ours
+    from cagan.data import dataset
 
     root = make_ours(tmp_path)
     (root / 'humans' / 'loop.png').symlink_to('loop.png')

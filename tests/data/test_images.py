@@ -2,7 +2,7 @@ import numpy
 import pytest
 from PIL import Image
 
-from cagan import images
+from cagan.data import images
 from cagan.errors import CaganError, ImageError, PixelLimitError
 
 

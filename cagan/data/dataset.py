@@ -16,7 +16,7 @@ import numpy
 from chainer import dataset as chainer_dataset
 from chainer import iterators
 
-from cagan import images, layout
+from cagan.data import images, layout
 from cagan.errors import DataError, ImageError
 from cagan.sizes import as_size
 
@@ -65,7 +65,7 @@ def read_pairs_of(root, split='train', skip_flagged=True):
     Raises:
         cagan.errors.DataError: every problem found, one line each: a missing
             folder or pairs file, malformed lines, names that leave their
-            folder (:func:`cagan.layout.check_names`), pairs naming missing
+            folder (:func:`cagan.data.layout.check_names`), pairs naming missing
             files, no usable pair, or fewer than two distinct articles.
     """
     root = Path(root)
@@ -171,7 +171,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
     """CAGAN's training triplets ``(x_i, y_i, y_j)`` from paired records.
 
     Every image is decoded once, when the dataset is built, fitted to
-    ``size`` by :func:`cagan.images.fit` (aspect ratio kept, padded with the
+    ``size`` by :func:`cagan.data.images.fit` (aspect ratio kept, padded with the
     photo's border colour, never cropped) and kept as uint8 in memory, so an
     epoch never waits on JPEG decoding; worker processes of a
     ``MultiprocessIterator`` share it (copy-on-write).
