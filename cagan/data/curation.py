@@ -66,6 +66,7 @@ import numpy
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cagan.data import images
+from cagan.data.union_find import UnionFind
 from cagan.errors import CaganError, DataError, PixelLimitError
 from cagan.data.layout import (EXCLUDING_FLAGS, Pair, check_names, read_pairs, replacing,
                           write_pairs, write_text_atomic)
@@ -185,25 +186,11 @@ class ImageCheck:
     signature: Signature = None
 
 
-def load_rgb(path):
-    """Open an image file, apply its EXIF rotation and return it as RGB.
-
-    Transparent pixels become white. Raises what Pillow raises for a file it
-    cannot read, and :class:`~cagan.errors.PixelLimitError` (before
-    decoding) for one of more pixels than :func:`cagan.data.images.max_pixels`.
-    Unlike :func:`cagan.data.images.load_rgb` it returns a Pillow image, takes
-    any size (``--min-size`` decides) and is silent on Pillow's warnings.
-
-    Returns:
-        PIL.Image.Image: mode ``'RGB'``, fully loaded, file closed.
-    """
-    with warnings.catch_warnings():
-        # A CLI tool that reads thousands of photos must not print Pillow's
-        # remarks on odd EXIF blocks; real decoding failures still raise.
-        warnings.simplefilter('ignore')
-        with images.open_image(path) as im:
-            im.load()
-            return images.to_rgb(ImageOps.exif_transpose(im))
+def _sheet_rgb(path):
+    """An image file as an RGB Pillow image for a sheet: any size (the
+    sheets show what ``--min-size`` dropped), transparency on white, quiet
+    (see :func:`cagan.data.images.load_rgb`)."""
+    return Image.fromarray(images.load_rgb(path, min_side=0, quiet=True))
 
 
 def check_image(path, min_size=DEFAULT_MIN_SIZE):
@@ -232,13 +219,12 @@ def check_image(path, min_size=DEFAULT_MIN_SIZE):
     if not os.path.isfile(path):
         return ImageCheck(reason='not a regular file')
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # see load_rgb
+        # A CLI tool that reads thousands of photos must not print Pillow's
+        # remarks on odd EXIF blocks; real decoding failures still raise.
+        warnings.simplefilter('ignore')
         try:
-            with images.open_image(path) as im:
-                mode = im.mode
-                im.load()
-                upright = ImageOps.exif_transpose(im)
-                rgb = images.to_rgb(upright) if mode in COLOUR_MODES else None
+            upright, mode = images.read_image(path)
+            rgb = images.to_rgb(upright) if mode in COLOUR_MODES else None
         except (MemoryError, CaganError):
             # Not a verdict on the file: out of memory, over the pixel limit
             # (the user may raise it) or a bad CAGAN_MAX_PIXELS.
@@ -510,27 +496,6 @@ class Link:
     colour: float
 
 
-class _UnionFind:
-    """Disjoint sets over 0..n-1; the root of a set is its smallest member."""
-
-    def __init__(self, n):
-        self.parent = list(range(n))
-
-    def find(self, i):
-        root = i
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[i] != root:  # path compression
-            self.parent[i], i = root, self.parent[i]
-        return root
-
-    def union(self, i, j):
-        ri, rj = self.find(i), self.find(j)
-        if ri != rj:
-            lo, hi = min(ri, rj), max(ri, rj)
-            self.parent[hi] = lo
-
-
 def find_duplicates(names, signatures, max_shape, max_colour, max_gain=DEFAULT_MAX_GAIN,
                     near_factor=2.0, block=256):
     """Group near-identical images.
@@ -562,7 +527,7 @@ def find_duplicates(names, signatures, max_shape, max_colour, max_gain=DEFAULT_M
     stacked = _stack(signatures)
     shapes = stacked[0]  # (N, V, 144)
     versions = _versions()
-    uf = _UnionFind(n)
+    joined = UnionFind()
     links, near = [], []
     for start in range(0, n, block):
         # Shape first, for every pair (matrix products): the colour distance
@@ -584,13 +549,14 @@ def find_duplicates(names, signatures, max_shape, max_colour, max_gain=DEFAULT_M
             link = Link(names[i], names[j], d, c)
             if d <= max_shape and c <= max_colour:
                 links.append(link)
-                uf.union(i, j)
+                joined.union(j, i)
             elif d <= max_shape * near_factor and c <= max_colour * near_factor:
                 near.append(link)
     members = {}
     for i in range(n):
-        members.setdefault(uf.find(i), []).append(names[i])
-    groups = [members[r] for r in sorted(members) if len(members[r]) > 1]
+        members.setdefault(joined.find(i), []).append(names[i])
+    # In order of first members: each group's first member comes first.
+    groups = [m for m in members.values() if len(m) > 1]
     near.sort(key=lambda l: max(l.shape / max(max_shape, 1e-9),
                                 l.colour / max(max_colour, 1e-9)))
     return groups, links, near
@@ -674,11 +640,9 @@ def _score_planted(pairs, groups, bad):
     if not planted:
         return None
     planted = list(dict.fromkeys(planted))
-    names = sorted({n for link in planted for n in link} | {n for g in groups for n in g})
-    index = {n: i for i, n in enumerate(names)}
-    truth = _UnionFind(len(names))
+    truth = UnionFind()
     for a, b in planted:
-        truth.union(index[a], index[b])
+        truth.union(a, b)
     group_of = {n: gi for gi, g in enumerate(groups) for n in g}
     found, missed = [], []
     for a, b in planted:
@@ -689,9 +653,9 @@ def _score_planted(pairs, groups, bad):
         (found if hit else missed).append(entry)
     extra = []
     for g in groups:
-        first = truth.find(index[g[0]])
+        first = truth.find(g[0])
         extra += [{'file': n, 'grouped_with': g[0]} for n in g[1:]
-                  if truth.find(index[n]) != first]
+                  if truth.find(n) != first]
     return {'planted': len(planted), 'found': found, 'missed': missed, 'extra': extra}
 
 
@@ -938,7 +902,7 @@ def _sheet_image(src, folder, name, bad_files):
     if reason is not None and not reason.startswith(('not a colour', 'too small')):
         return reason.split(' (')[0]
     try:
-        return load_rgb(os.path.join(src, folder, name))
+        return _sheet_rgb(os.path.join(src, folder, name))
     except Exception:  # noqa: BLE001  (already reported as bad; draw a placeholder)
         return 'unreadable'
 
@@ -946,8 +910,8 @@ def _sheet_image(src, folder, name, bad_files):
 def kept_sheet(cur, limit=DEFAULT_SHEET_PAIRS, cell_size=(128, 96), columns=6):
     """The contact sheet of the first ``limit`` kept pairs (human, article)."""
     shown = cur.kept[:limit]
-    rows = [[load_rgb(os.path.join(cur.src, HUMANS, p.human)),
-             load_rgb(os.path.join(cur.src, ARTICLES, p.article))] for p in shown]
+    rows = [[_sheet_rgb(os.path.join(cur.src, HUMANS, p.human)),
+             _sheet_rgb(os.path.join(cur.src, ARTICLES, p.article))] for p in shown]
     labels = ['{} {}'.format(p.human, p.article) for p in shown]
     title = 'kept pairs: {} of {} shown (human, article)'.format(len(shown), len(cur.kept))
     return contact_sheet(rows, labels, cell_size, columns, title=title)
@@ -973,7 +937,7 @@ def dropped_sheet(cur, limit=2 * DEFAULT_SHEET_PAIRS, cell_size=(128, 96), colum
         for r in reasons:
             if r.original:
                 folder = ARTICLES if r.kind == 'duplicate_article' else HUMANS
-                row.append(load_rgb(os.path.join(cur.src, folder, r.original)))
+                row.append(_sheet_rgb(os.path.join(cur.src, folder, r.original)))
                 break
         rows.append(row)
         labels.append('{} {}\n{}'.format(p.human, p.article,

@@ -17,6 +17,7 @@ from chainer import dataset as chainer_dataset
 from chainer import iterators
 
 from cagan.data import images, layout
+from cagan.data.union_find import UnionFind
 from cagan.errors import DataError, ImageError
 from cagan.sizes import as_size
 
@@ -111,19 +112,14 @@ def _read_ours(folder, skip_flagged):
     layout.check_names(folder / 'pairs.txt', [
         entry for p in pairs
         for entry in ((p.line, p.human, humans), (p.line, p.article, articles))])
-    # Union the dup_of links so that chains of duplicates share a group.
-    parent = {}
-
-    def find(name):
-        while parent.get(name, name) != name:
-            name = parent[name]
-        return name
-
+    # Union the dup_of links so that chains of duplicates share a group,
+    # named after the original at the end of the chain.
+    groups = UnionFind()
     for pair in pairs:
         if pair.dup_of:
-            parent[find(pair.article)] = find(pair.dup_of)
+            groups.union(pair.article, pair.dup_of)
     return [Record(folder / 'humans' / p.human, folder / 'articles' / p.article,
-                   find(p.article))
+                   groups.find(p.article))
             for p in pairs if not (skip_flagged and p.excluded)]
 
 

@@ -213,6 +213,14 @@ def write_text_atomic(path, text):
             f.write(text)
 
 
+def write_bytes_atomic(path, data):
+    """Write ``data`` (bytes-like) to ``path`` so that readers see the old
+    or the new file, never half of one."""
+    with replacing(path) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+
+
 def write_pairs(path, pairs, header='human article [flags]'):
     """Write ``pairs`` (iterable of Pair) as a pairs file, atomically."""
     lines = ['# ' + header] + [p.to_line() for p in pairs]

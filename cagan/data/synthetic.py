@@ -57,7 +57,8 @@ import numpy as np
 from PIL import Image
 
 from cagan.errors import CaganError, SizeError
-from cagan.data.layout import Pair, write_pairs, write_text_atomic
+from cagan.data.layout import (Pair, write_bytes_atomic, write_pairs,
+                               write_text_atomic)
 
 # The clip ufunc and the compiled interp: the Python wrappers of
 # ``np.clip`` and ``np.interp`` cost more than the work on the small arrays
@@ -1859,13 +1860,11 @@ _BATCH = 128
 
 
 class _Writer:
-    """Writes files atomically: to a temporary file in the same folder
-    (named after this process, so concurrent writers do not meet), then
-    renamed over the target.  Images go through :meth:`later` in batches
-    (see :data:`_BATCH`); :meth:`flush` writes what waits."""
+    """Writes images atomically (:func:`cagan.data.layout.write_bytes_atomic`)
+    in batches: :meth:`later` keeps them (see :data:`_BATCH`), :meth:`flush`
+    writes what waits."""
 
     def __init__(self):
-        self.prefix = '.tmp-{}-'.format(os.getpid())
         self.waiting = []
 
     def later(self, path, array):
@@ -1879,27 +1878,10 @@ class _Writer:
             self.png(path, array)
         self.waiting.clear()
 
-    def bytes(self, path, data):
-        folder, name = os.path.split(path)
-        tmp = os.path.join(folder, self.prefix + name)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
     def png(self, path, array):
         """``array``: a uint8 (H, W, 3) RGB image, or a bool (H, W) mask
         (written 255 inside, 0 outside)."""
-        self.bytes(path, _png_bytes(array))
+        write_bytes_atomic(path, _png_bytes(array))
 
 
 def _png_bytes(array):

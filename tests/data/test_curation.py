@@ -579,7 +579,7 @@ def test_check_image_never_decodes_an_image_over_the_limit(tmp_path, monkeypatch
     with pytest.raises(PixelLimitError, match=r'96x80 pixels \(7680\) is over the limit'):
         curation.check_image(path)
     with pytest.raises(PixelLimitError):
-        curation.load_rgb(path)
+        curation._sheet_rgb(path)
     monkeypatch.setenv('CAGAN_MAX_PIXELS', '0')
     with pytest.raises(CaganError, match='CAGAN_MAX_PIXELS must be'):
         curation.check_image(path)
