@@ -30,6 +30,8 @@ from cagan.errors import DataError
 #: Flags that make a pair unusable for training (the seed removed these).
 EXCLUDING_FLAGS = ('back_view', 'extra_garment', 'bottoms_only')
 DUP_PREFIX = 'dup_of='
+#: The folders of a dataset: photos of people, product photos of articles.
+HUMANS, ARTICLES = 'humans', 'articles'
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ except ImportError:
     from numpy.core.umath import clip as _clip
 
 
-
 @functools.lru_cache(maxsize=32)
 def _axes(size):
     h, w = size
