@@ -15,9 +15,9 @@ from chainer import backend
 
 from cagan import config as config_module
 from cagan.data import images
+from cagan.data.neutral import neutral_article
 from cagan.errors import ModelFileError
 from cagan.serialization import load_npz
-from cagan.updater import neutral_article
 
 #: Where ``make demo`` trains; the default model of the command-line tools.
 DEFAULT_MODEL = Path('results') / 'demo'

@@ -2,24 +2,13 @@ import math
 
 import chainer
 import chainer.functions as F
-import numpy
 from chainer import backend
 from chainer.dataset import convert
 from chainer.training import updaters
 
 from cagan import losses, precision
+from cagan.data.neutral import NEUTRAL_GREY
 from cagan.errors import NonFiniteLossError
-
-
-#: Value of every pixel of :func:`neutral_article`.
-NEUTRAL_GREY = 0.5
-
-
-def neutral_article(size):
-    """The stand-in for an unknown worn article: float32 ``(3, H, W)``, all
-    :data:`NEUTRAL_GREY` (no product photo looks like it: they are shot on
-    white)."""
-    return numpy.full((3,) + tuple(size), NEUTRAL_GREY, numpy.float32)
 
 
 class CAGANUpdater(updaters.StandardUpdater):

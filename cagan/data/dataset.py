@@ -187,8 +187,8 @@ class TripletDataset(chainer_dataset.DatasetMixin):
             and y_j on its own, as the seed did.
         workers (int or None): decoding threads (default: all cores).
         worn_dropout (float): probability that the generator's first pass
-            is shown :func:`cagan.updater.neutral_article` instead of y_i
-            (not in the seed, which always gave the worn article): it
+            is shown :func:`cagan.data.neutral.neutral_article` instead of
+            y_i (not in the seed, which always gave the worn article): it
             teaches the generator to swap when only a photo of the person
             and the new article are at hand. With dropout, examples get a
             fourth item, ``shown``: a float32 scalar, 0 where y_i is to be
