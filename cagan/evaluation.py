@@ -20,8 +20,8 @@ from chainer import backend
 from chainer.training import extension
 
 from cagan import metrics
-from cagan.data.neutral import neutral_article
 from cagan.data.layout import replacing
+from cagan.data.neutral import neutral_article
 from cagan.inference import BEST_NAME
 
 def _run(gen, x, y, z, device, batch):
