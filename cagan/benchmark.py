@@ -283,7 +283,7 @@ def loader_rate(config, batches=20):
     """Triplets per second from the config's data, as training reads them
     (the dataset decoded once beforehand; decoding time reported apart).
     None when the config's data folder is missing."""
-    from cagan import dataset
+    from cagan.data import dataset
     from cagan.errors import DataError
     data = config['data']
     try:

@@ -39,7 +39,7 @@ from chainer.training.extensions import _snapshot
 
 from cagan import threads
 from cagan.errors import CaganError, ConfigError, DataError
-from cagan.layout import write_text_atomic
+from cagan.data.layout import write_text_atomic
 from cagan.run import (RANK_SNAPSHOT_NAME, RANK_SNAPSHOT_PATTERN, RANKS_NAME,
                        SNAPSHOT_PATTERN)
 from cagan.run import prepare as prepare_folder
@@ -161,7 +161,7 @@ def shard(records, rank, size):
     epoch and they stop together.
 
     Args:
-        records (list of cagan.dataset.Record): every training pair.
+        records (list of cagan.data.dataset.Record): every training pair.
         rank, size (int): this rank and the number of ranks.
 
     Returns:

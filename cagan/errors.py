@@ -39,7 +39,7 @@ class ImageError(CaganError):
 
 class PixelLimitError(ImageError):
     """An image with more pixels than cagan decodes (``CAGAN_MAX_PIXELS``,
-    see :func:`cagan.images.max_pixels`), refused from its header: maybe a
+    see :func:`cagan.data.images.max_pixels`), refused from its header: maybe a
     decompression bomb, maybe a real photo that needs a higher limit."""
 
 

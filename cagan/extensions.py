@@ -15,8 +15,8 @@ import chainer
 import numpy
 from chainer.training import extension, extensions
 
+from cagan.data.layout import replacing
 from cagan.evaluation import score_pairs, score_truth
-from cagan.layout import replacing
 from cagan.run import BEST_NAME, PREVIEW_DIR
 from cagan.visualize import save_image, swap_grid
 

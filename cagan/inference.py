@@ -9,8 +9,8 @@ import chainer
 import numpy
 from chainer import backend
 
-from cagan import images
-from cagan.updater import neutral_article
+from cagan.data import images
+from cagan.data.neutral import neutral_article
 
 
 def swap_arrays(gen, x_i, y_i, y_j, device='@numpy', batch=None):
@@ -63,7 +63,7 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
     """Dress the person of a photo in each of several articles.
 
     Every photo is fitted to the generator's input size (aspect ratio kept,
-    see :func:`cagan.images.fit`); each result is mapped back onto the
+    see :func:`cagan.data.images.fit`); each result is mapped back onto the
     human photo at its full size, where only the repainted region changes.
 
     Args:

@@ -25,7 +25,7 @@ import chainer
 
 import cagan
 from cagan import config as config_module
-from cagan.layout import TMP_PREFIX
+from cagan.data.layout import TMP_PREFIX
 from cagan.errors import ConfigError, ModelFileError
 from cagan.serialization import load_npz
 

@@ -14,8 +14,10 @@ import numpy
 from chainer.training import extensions
 
 import cagan.precision
-from cagan import dataset, distributed, evaluation, images, run
-from cagan.errors import DataError
+from cagan import distributed, run
+from cagan.data import dataset
+from cagan.data.held_out import (held_out_triplets, preview_batch,
+                                 read_truth, truth_file)
 from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
 from cagan.optimizers import linear_decay, make_adam
 from cagan.updater import CAGANUpdater
@@ -35,37 +37,6 @@ def child_seeds(seed):
     return dict(zip(names, (int(s) for s in states)))
 
 
-def preview_batch(config, seed):
-    """A fixed batch for previews: humans with their articles, and articles.
-
-    Taken from the dataset's test split when it has one (held out), else
-    from the training pairs; ``preview.humans`` humans and
-    ``preview.articles`` articles of other pairs, chosen by a local RNG.
-
-    Returns:
-        tuple: float32 ``x_i``, ``y_i`` ``(N, 3, H, W)`` and ``y_j``
-        ``(M, 3, H, W)``.
-    """
-    root, size = config['data']['root'], config['data']['size']
-    try:
-        records = dataset.read_pairs_of(root, 'test')
-    except DataError:
-        records = dataset.read_pairs_of(root, 'train')
-    n, m = config['preview']['humans'], config['preview']['articles']
-    rng = numpy.random.default_rng(seed)
-    order = rng.permutation(len(records))
-    humans = [records[k] for k in order[:n]]
-    worn = {r.group for r in humans}
-    others = [records[k] for k in order[n:] if records[k].group not in worn]
-    articles = (others or [records[k] for k in order])[:m]
-
-    def load(paths):
-        return numpy.stack([images.to_chw(images.fit(images.load_rgb(p),
-                                                     size)[0])
-                            for p in paths])
-
-    return (load([r.human for r in humans]), load([r.article for r in humans]),
-            load([r.article for r in articles]))
 
 
 def make_trainer(config, out, device='@numpy', progress=False, comm=None,
@@ -112,11 +83,11 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     preview = preview_batch(config, seeds['preview'])
     swaps = config['evaluate']['swaps']
     if swaps:
-        found = evaluation.truth_file(data['root'])
-        truth = (evaluation.read_truth(found, data['size'], swaps)
+        found = truth_file(data['root'])
+        truth = (read_truth(found, data['size'], swaps)
                  if found else None)
-        held_out = evaluation.held_out_triplets(data['root'], data['size'],
-                                                seeds['preview'], swaps)
+        held_out = held_out_triplets(data['root'], data['size'],
+                                     seeds['preview'], swaps)
     with cagan.precision.building(precision):
         gen = run.make_generator(config, seeds['gen'])
         dis = run.make_discriminator(config, seeds['dis'])

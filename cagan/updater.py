@@ -2,24 +2,13 @@ import math
 
 import chainer
 import chainer.functions as F
-import numpy
 from chainer import backend
 from chainer.dataset import convert
 from chainer.training import updaters
 
 from cagan import losses, precision
+from cagan.data.neutral import NEUTRAL_GREY
 from cagan.errors import NonFiniteLossError
-
-
-#: Value of every pixel of :func:`neutral_article`.
-NEUTRAL_GREY = 0.5
-
-
-def neutral_article(size):
-    """The stand-in for an unknown worn article: float32 ``(3, H, W)``, all
-    :data:`NEUTRAL_GREY` (no product photo looks like it: they are shot on
-    white)."""
-    return numpy.full((3,) + tuple(size), NEUTRAL_GREY, numpy.float32)
 
 
 class CAGANUpdater(updaters.StandardUpdater):
@@ -53,7 +42,7 @@ class CAGANUpdater(updaters.StandardUpdater):
         iterator: yields lists of ``(x_i, y_i, y_j)`` triplets, each a
             float32 ``(3, H, W)`` RGB image in [0, 1], optionally with a
             fourth item ``shown`` (worn-article dropout, see
-            :class:`~cagan.dataset.TripletDataset`).
+            :class:`~cagan.data.dataset.TripletDataset`).
         optimizers (dict): ``{'gen': ..., 'dis': ...}``, optimizers set up on
             a :class:`~cagan.links.Generator` and a
             :class:`~cagan.links.Discriminator`.
@@ -95,7 +84,7 @@ class CAGANUpdater(updaters.StandardUpdater):
 
         ``worn`` is what the first pass is shown as the worn article
         (default ``y_i``; see worn-article dropout in
-        :class:`~cagan.dataset.TripletDataset`)."""
+        :class:`~cagan.data.dataset.TripletDataset`)."""
         gen_opt = self.get_optimizer('gen')
         gen, dis = gen_opt.target, self.get_optimizer('dis').target
         x_ij, alpha = gen.swap(x_i, y_i if worn is None else worn, y_j)

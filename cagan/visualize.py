@@ -5,10 +5,10 @@ import os
 import numpy
 from PIL import Image
 
-from cagan import images
+from cagan.data import images
 from cagan.errors import CaganError
+from cagan.data.layout import replacing
 from cagan.inference import swap_arrays
-from cagan.layout import replacing
 
 
 def swap_grid(gen, x_i, y_i, y_j, device=None):

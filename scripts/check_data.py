@@ -7,7 +7,8 @@ Prints one line per problem and exits 1, or a summary and exits 0.
 
 
 import cagan  # noqa: F401  (first: it readies chainer)
-from cagan import cli, dataset
+from cagan import cli
+from cagan.data import dataset
 
 
 def main(argv=None):

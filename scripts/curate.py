@@ -14,7 +14,8 @@ articles/, or an image of more pixels than CAGAN_MAX_PIXELS (default
 
 
 import cagan  # noqa: F401  (first: it readies the stack; see cagan/_compat.py)
-from cagan import cli, curation
+from cagan import cli
+from cagan.data import curation
 from cagan.errors import CaganError
 
 

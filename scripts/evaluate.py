@@ -18,6 +18,7 @@ import math
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
 from cagan import cli, evaluation, run
+from cagan.data import held_out
 
 ROWS = {
     'changed_l1': 'L1 in the changed region (lower is better)',
@@ -58,9 +59,9 @@ def main(argv=None):
     size = gen.size
 
     result = {'model': str(weights), 'data': root}
-    found = evaluation.truth_file(root)
+    found = held_out.truth_file(root)
     if found:
-        truth = evaluation.read_truth(found, size, args.swaps)
+        truth = held_out.read_truth(found, size, args.swaps)
         result['swaps'] = len(truth)
         result['worn'] = evaluation.score_truth(gen, truth, True, device)
         result['no_worn'] = evaluation.score_truth(gen, truth, False, device)
@@ -68,7 +69,7 @@ def main(argv=None):
         result['flat_oracle'] = evaluation.oracle_truth(truth)
         triplets = (truth.x_i, truth.y_i, truth.y_j)
     else:
-        triplets = evaluation.held_out_triplets(root, size, 0, args.swaps)
+        triplets = held_out.held_out_triplets(root, size, 0, args.swaps)
         result['swaps'] = len(triplets[0])
     result.update(evaluation.score_pairs(gen, *triplets, device=device))
 

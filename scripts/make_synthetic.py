@@ -1,4 +1,4 @@
-"""Write the procedural synthetic swimwear dataset (see cagan/synthetic.py).
+"""Write the procedural synthetic swimwear dataset (see cagan/data/synthetic/).
 
     python scripts/make_synthetic.py --out data/synthetic --pairs 2000
     python scripts/make_synthetic.py --out /tmp/s --pairs 500 \
@@ -16,7 +16,8 @@ import os
 import sys
 
 import cagan  # noqa: F401  (first: it readies chainer for this NumPy)
-from cagan import cli, synthetic
+from cagan import cli
+from cagan.data import synthetic
 from cagan.errors import CaganError
 
 

@@ -16,7 +16,8 @@ stand-in for the worn article (see worn-article dropout in README.md).
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, images, inference, run, visualize
+from cagan import cli, inference, run, visualize
+from cagan.data import images
 
 
 def main(argv=None):

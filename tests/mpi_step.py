@@ -19,7 +19,8 @@ import chainer
 import numpy
 from chainer import iterators
 
-from cagan import dataset, distributed
+from cagan import distributed
+from cagan.data import dataset
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy
 import pytest
 
-from cagan import config, distributed, run, synthetic, testing
-from cagan.dataset import Record
+from cagan import config, distributed, run, testing
+from cagan.data import synthetic
+from cagan.data.dataset import Record
 from cagan.errors import CaganError, ConfigError, DataError
 from tests.test_training import data_root  # noqa: F401  (a fixture)
 from tests.test_training import tiny_config as training_config
@@ -293,7 +294,7 @@ def two_rank_run(tmp_path_factory, data_root):
 
 
 def end_iteration(data_root, epochs=2, batch=2):
-    from cagan.dataset import read_pairs_of
+    from cagan.data.dataset import read_pairs_of
     per_rank = len(read_pairs_of(data_root)) // RANKS
     return -(-epochs * per_rank // batch)
 

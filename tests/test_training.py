@@ -9,7 +9,8 @@ import chainer
 import numpy
 import pytest
 
-from cagan import config, dataset, run, synthetic, training
+from cagan import config, run, training
+from cagan.data import dataset, synthetic
 from cagan.errors import ConfigError, DataError
 from cagan.serialization import load_npz
 from cagan.extensions import EveryOrEnd, PlotReport, Preview

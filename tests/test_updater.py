@@ -238,7 +238,7 @@ def test_a_cpu_step_never_imports_cupy():
 
 
 def test_worn_article_dropout_hides_y_i_from_the_first_pass_only():
-    from cagan.updater import neutral_article
+    from cagan.data.neutral import neutral_article
     data = triplets(n=4)
     shown = [numpy.array(numpy.float32(k % 2)) for k in range(4)]
     with_flags = [t + (s,) for t, s in zip(data, shown)]

@@ -21,7 +21,6 @@ file elsewhere): see :func:`check_names`.
 
 import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,8 @@ from cagan.errors import DataError
 #: Flags that make a pair unusable for training (the seed removed these).
 EXCLUDING_FLAGS = ('back_view', 'extra_garment', 'bottoms_only')
 DUP_PREFIX = 'dup_of='
+#: The folders of a dataset: photos of people, product photos of articles.
+HUMANS, ARTICLES = 'humans', 'articles'
 
 
 @dataclass(frozen=True)
@@ -174,20 +175,31 @@ def check_names(pairs_file, entries, folders=None):
 TMP_PREFIX = '.tmp-'
 
 
+def _temporary(path):
+    """A new temporary file beside ``path``, with the same extension:
+    ``(fd, tmp)``, its descriptor open for writing."""
+    folder, name = os.path.split(os.path.abspath(path))
+    suffix = os.path.splitext(name)[1]
+    while True:
+        tmp = os.path.join(folder, TMP_PREFIX + os.urandom(4).hex() + suffix)
+        try:
+            # O_EXCL: a file of our own, never another writer's (nor a
+            # link); created with the usual mode (0666 less the umask).
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            continue
+        return fd, tmp
+
+
 def atomic_path(path):
     """A temporary path beside ``path`` with the same extension.
 
     Write to it, then ``os.replace`` it onto ``path``: readers (and a run
     restarted after a kill) see the old file or the new one, never half.
     """
-    folder, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX,
-                               suffix=os.path.splitext(name)[1])
+    fd, tmp = _temporary(path)
     os.close(fd)
-    # mkstemp makes the file private (0600); give it the usual mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     return tmp
 
 
@@ -211,6 +223,24 @@ def write_text_atomic(path, text):
     with replacing(path) as tmp:
         with open(tmp, 'w', encoding='utf-8') as f:
             f.write(text)
+
+
+def write_bytes_atomic(path, data):
+    """Write ``data`` (bytes-like) to ``path`` so that readers see the old
+    or the new file, never half of one.
+
+    Cheaper than :func:`replacing` (the synthetic set writes thousands of
+    small images): written through the new file's descriptor, not opened
+    again by name.
+    """
+    fd, tmp = _temporary(path)
+    try:
+        with open(fd, 'wb') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def write_pairs(path, pairs, header='human article [flags]'):

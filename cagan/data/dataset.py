@@ -16,7 +16,8 @@ import numpy
 from chainer import dataset as chainer_dataset
 from chainer import iterators
 
-from cagan import images, layout
+from cagan.data import images, layout
+from cagan.data.union_find import UnionFind
 from cagan.errors import DataError, ImageError
 from cagan.sizes import as_size
 
@@ -65,7 +66,7 @@ def read_pairs_of(root, split='train', skip_flagged=True):
     Raises:
         cagan.errors.DataError: every problem found, one line each: a missing
             folder or pairs file, malformed lines, names that leave their
-            folder (:func:`cagan.layout.check_names`), pairs naming missing
+            folder (:func:`cagan.data.layout.check_names`), pairs naming missing
             files, no usable pair, or fewer than two distinct articles.
     """
     root = Path(root)
@@ -111,19 +112,14 @@ def _read_ours(folder, skip_flagged):
     layout.check_names(folder / 'pairs.txt', [
         entry for p in pairs
         for entry in ((p.line, p.human, humans), (p.line, p.article, articles))])
-    # Union the dup_of links so that chains of duplicates share a group.
-    parent = {}
-
-    def find(name):
-        while parent.get(name, name) != name:
-            name = parent[name]
-        return name
-
+    # Union the dup_of links so that chains of duplicates share a group,
+    # named after the original at the end of the chain.
+    groups = UnionFind()
     for pair in pairs:
         if pair.dup_of:
-            parent[find(pair.article)] = find(pair.dup_of)
+            groups.union(pair.article, pair.dup_of)
     return [Record(folder / 'humans' / p.human, folder / 'articles' / p.article,
-                   find(p.article))
+                   groups.find(p.article))
             for p in pairs if not (skip_flagged and p.excluded)]
 
 
@@ -171,7 +167,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
     """CAGAN's training triplets ``(x_i, y_i, y_j)`` from paired records.
 
     Every image is decoded once, when the dataset is built, fitted to
-    ``size`` by :func:`cagan.images.fit` (aspect ratio kept, padded with the
+    ``size`` by :func:`cagan.data.images.fit` (aspect ratio kept, padded with the
     photo's border colour, never cropped) and kept as uint8 in memory, so an
     epoch never waits on JPEG decoding; worker processes of a
     ``MultiprocessIterator`` share it (copy-on-write).
@@ -191,8 +187,8 @@ class TripletDataset(chainer_dataset.DatasetMixin):
             and y_j on its own, as the seed did.
         workers (int or None): decoding threads (default: all cores).
         worn_dropout (float): probability that the generator's first pass
-            is shown :func:`cagan.updater.neutral_article` instead of y_i
-            (not in the seed, which always gave the worn article): it
+            is shown :func:`cagan.data.neutral.neutral_article` instead of
+            y_i (not in the seed, which always gave the worn article): it
             teaches the generator to swap when only a photo of the person
             and the new article are at hand. With dropout, examples get a
             fourth item, ``shown``: a float32 scalar, 0 where y_i is to be

@@ -129,7 +129,38 @@ def open_image(path):
             raise _refused(path, e, limit) from None
 
 
-def load_rgb(path, background=(255, 255, 255)):
+def read_image(path):
+    """Open an image file, decode all of it and turn it upright.
+
+    The one function that decodes image files: :func:`load_rgb` and the
+    curation's checks read through it. It opens them with
+    :func:`open_image`, so an image over the pixel limit is refused before
+    decoding.
+
+    Args:
+        path (str or os.PathLike): the image file.
+
+    Returns:
+        tuple: the image (``PIL.Image.Image``, fully loaded, the file
+        closed, the EXIF orientation applied, in the file's own mode) and
+        that mode (str) as the header gave it, before decoding.
+
+    Raises:
+        cagan.errors.PixelLimitError: more pixels than :func:`max_pixels`.
+        cagan.errors.CaganError: a bad ``CAGAN_MAX_PIXELS``.
+        Exception: what Pillow and Python raise for a file that cannot be
+            read or decoded (``FileNotFoundError``,
+            ``UnidentifiedImageError``, ``OSError``, ``SyntaxError``, ...),
+            for the caller to word.
+    """
+    with open_image(path) as image:
+        mode = image.mode
+        image.load()
+        return ImageOps.exif_transpose(image), mode
+
+
+def load_rgb(path, background=(255, 255, 255), min_side=MIN_SIDE,
+             quiet=False):
     """Read any common photo as RGB, upright.
 
     Handles JPEG, PNG, WebP, ...; RGB, RGBA and LA (composited over
@@ -139,6 +170,11 @@ def load_rgb(path, background=(255, 255, 255)):
     Args:
         path (str or pathlib.Path): the image file.
         background (tuple of int): RGB drawn behind transparent pixels.
+        min_side (int): smallest side accepted, in pixels (0: any size).
+        quiet (bool): silence Pillow's warnings (remarks on odd EXIF
+            blocks, ...) while reading, for tools that read thousands of
+            photos; failures still raise. The filter is process-wide
+            (``warnings.catch_warnings``): not for several threads at once.
 
     Returns:
         numpy.ndarray: uint8 ``(H, W, 3)``.
@@ -153,23 +189,25 @@ def load_rgb(path, background=(255, 255, 255)):
     def fail(reason):
         return ImageError('{}: {}'.format(path, reason))
 
-    try:
-        with open_image(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-    except FileNotFoundError:
-        raise fail('no such file') from None
-    except IsADirectoryError:
-        raise fail('is a directory, not an image') from None
-    except UnidentifiedImageError:
-        raise fail('not an image Pillow can read') from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise fail('damaged or truncated image ({})'.format(
-            str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
-    if min(image.size) < MIN_SIDE:
-        raise fail('too small ({}x{}; at least {} pixels a side)'.format(
-            image.height, image.width, MIN_SIDE))
-    return numpy.asarray(to_rgb(image, background))
+    with warnings.catch_warnings() if quiet else contextlib.nullcontext():
+        if quiet:
+            warnings.simplefilter('ignore')
+        try:
+            image, _ = read_image(path)
+        except FileNotFoundError:
+            raise fail('no such file') from None
+        except IsADirectoryError:
+            raise fail('is a directory, not an image') from None
+        except UnidentifiedImageError:
+            raise fail('not an image Pillow can read') from None
+        except (OSError, SyntaxError, ValueError) as e:
+            raise fail('damaged or truncated image ({})'.format(
+                str(e).splitlines()[0] if str(e) else type(e).__name__)
+            ) from None
+        if min(image.size) < min_side:
+            raise fail('too small ({}x{}; at least {} pixels a side)'.format(
+                image.height, image.width, min_side))
+        return numpy.asarray(to_rgb(image, background))
 
 
 def to_rgb(image, background=(255, 255, 255)):

@@ -1,4 +1,5 @@
-"""Tests of cagan.curation and scripts/curate.py on tiny images made here."""
+"""The curation (cagan/data/curation/curating.py) and scripts/curate.py, on
+tiny images made here (tests/data/curation_images.py)."""
 
 import io
 import json
@@ -8,77 +9,19 @@ import sys
 
 import numpy
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from cagan import curation, sizes
+from cagan import sizes
+from cagan.data import curation
+from cagan.data.curation import sheets
+from cagan.data.layout import read_pairs
 from cagan.errors import CaganError, DataError
-from cagan.layout import read_pairs
+from tests.data.curation_images import (BLACK, BLUE, GREEN, ORANGE, PURPLE, RED,
+                                        TEAL, YELLOW, article, brighter, human,
+                                        png_bytes, rejpeg)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCRIPT = os.path.join(ROOT, 'scripts', 'curate.py')
-
-CUTS = {
-    'one': [(-20, -35), (-12, -35), (-8, -10), (8, -10), (12, -35), (20, -35),
-            (22, 20), (6, 35), (-6, 35), (-22, 20)],
-    'top': [(-25, -25), (25, -25), (22, -5), (-22, -5)],
-    'bottom': [(-25, 5), (25, 5), (8, 30), (-8, 30)],
-    'halter': [(0, -35), (18, -5), (22, 30), (-22, 30), (-18, -5)],
-}
-
-
-# ------------------------------------------------------------ image makers
-
-def article(colour, cuts=('one',), size=(96, 80), shift=(0, 0), scale=1.0,
-            stripes=None, bg=(240, 240, 240)):
-    """A product photo: garment polygons of one colour on a plain background,
-    RGB (H, W) = ``size``; ``shift`` (x, y, pixels) and ``scale`` move the
-    garment. Drawn 4x larger and reduced, so edges are anti-aliased like a
-    photo's."""
-    k = 4
-    h, w = size[0] * k, size[1] * k
-    im = Image.new('RGB', (w, h), bg)
-    d = ImageDraw.Draw(im)
-    cx, cy = w / 2 + shift[0] * k, h / 2 + shift[1] * k
-    s = scale * min(h, w) / 80
-    for cut in cuts:
-        d.polygon([(cx + x * s, cy + y * s) for x, y in CUTS[cut]], fill=colour)
-    if stripes:
-        for y in range(-30, 31, 10):
-            d.line([(cx - 25 * s, cy + y * s), (cx + 25 * s, cy + y * s)],
-                   fill=stripes, width=2 * k)
-    return im.resize(size[::-1], Image.Resampling.BOX)
-
-
-def human(bg, skin, suit, size=(110, 70), dx=0):
-    """A person photo: head and body of one skin colour wearing a garment,
-    on a background of colour ``bg``, RGB (H, W) = ``size``."""
-    h, w = size
-    im = Image.new('RGB', (w, h), bg)
-    d = ImageDraw.Draw(im)
-    cx = w // 2 + dx
-    d.ellipse([cx - 7, 4, cx + 7, 18], fill=skin)
-    d.rectangle([cx - 10, 18, cx + 10, 76], fill=skin)
-    d.rectangle([cx - 10, 34, cx + 10, 54], fill=suit)
-    return im
-
-
-def brighter(im, factor):
-    a = numpy.asarray(im, dtype=numpy.float32) * factor
-    return Image.fromarray(numpy.clip(a, 0, 255).astype(numpy.uint8))
-
-
-def rejpeg(im, quality=75):
-    buf = io.BytesIO()
-    im.save(buf, 'JPEG', quality=quality)
-    buf.seek(0)
-    with Image.open(buf) as j:
-        return j.convert('RGB')
-
-
-def png_bytes(im):
-    buf = io.BytesIO()
-    im.save(buf, 'PNG')
-    return buf.getvalue()
 
 
 def snapshot(folder):
@@ -93,9 +36,6 @@ def snapshot(folder):
 
 
 # --------------------------------------------------------------- the set
-
-RED, BLUE, GREEN, YELLOW = (200, 30, 40), (30, 60, 200), (40, 160, 60), (230, 200, 40)
-PURPLE, ORANGE, TEAL, BLACK = (120, 40, 150), (230, 110, 30), (20, 150, 150), (25, 25, 25)
 
 # (line, human, article, flags, expected reason kinds or None if kept)
 PAIRS = [
@@ -167,7 +107,7 @@ def make_dataset(root):
     # two are alike except h18, which is h01 again as a JPEG.
     rng = numpy.random.default_rng(1)
     names = sorted({p[0] for p in PAIRS} - {'h_trunc.jpg', 'h18.jpg'})
-    for k, name in enumerate(names):
+    for name in names:
         bg = tuple(int(v) for v in rng.integers(60, 250, 3))
         skin = tuple(int(v) for v in rng.integers(90, 240, 3))
         suit = tuple(int(v) for v in rng.integers(0, 255, 3))
@@ -201,71 +141,6 @@ def built(tmp_path_factory):
 def run_script(*args):
     return subprocess.run([sys.executable, SCRIPT] + [str(a) for a in args],
                           capture_output=True, text=True, timeout=60)
-
-
-# ------------------------------------------------------------- signatures
-
-def two_tone(bottom=(246, 246, 246)):
-    """A red top over a near-white bottom, on white."""
-    im = article(RED, ('top',), bg=(255, 255, 255))
-    bottom_only = article(bottom, ('bottom',), bg=(255, 255, 255))
-    return Image.fromarray(numpy.minimum(numpy.asarray(im), numpy.asarray(bottom_only)))
-
-
-@pytest.mark.parametrize('name, make_a, make_b', [
-    ('exact', lambda: article(RED), lambda: article(RED)),
-    ('shifted', lambda: article(RED), lambda: article(RED, shift=(5, -4))),
-    ('zoomed, other canvas', lambda: article(RED),
-     lambda: article(RED, size=(120, 110), scale=0.9)),
-    ('smaller', lambda: article(RED), lambda: article(RED, scale=0.85, shift=(-3, 2))),
-    ('resized photo', lambda: article(RED),
-     lambda: article(RED).resize((100, 120), Image.Resampling.LANCZOS)),
-    ('brighter', lambda: article(RED), lambda: brighter(article(RED), 1.1)),
-    ('darker', lambda: article(RED), lambda: brighter(article(RED), 0.9)),
-    ('jpeg', lambda: article(RED), lambda: rejpeg(article(RED), 60)),
-    ('everything', lambda: article(RED),
-     lambda: rejpeg(brighter(article(RED, shift=(3, 2), scale=1.1), 1.08), 75)),
-    # A brighter re-shot on white: the near-white bottom fades away.
-    ('light part fades', two_tone, lambda: brighter(two_tone(), 1.03)),
-])
-def test_reshots_are_duplicates(name, make_a, make_b):
-    a, b = curation.image_signature(make_a()), curation.image_signature(make_b())
-    shape, colour = curation.distances(a, b)
-    assert shape <= curation.DEFAULT_SHAPE_DISTANCE / 2
-    assert colour <= curation.DEFAULT_COLOUR_DISTANCE
-
-
-@pytest.mark.parametrize('name, make', [
-    ('blue', lambda: article(BLUE)),
-    ('orange', lambda: article(ORANGE)),
-    ('dark red', lambda: article((150, 22, 30))),
-    ('black', lambda: article(BLACK)),
-    ('stripes', lambda: article(RED, stripes=(255, 255, 255))),
-    ('bikini', lambda: article(RED, ('top', 'bottom'))),
-    ('halter', lambda: article(RED, ('halter',))),
-])
-def test_other_products_are_not_duplicates(name, make):
-    a, b = curation.image_signature(article(RED)), curation.image_signature(make())
-    shape, colour = curation.distances(a, b)
-    assert shape > curation.DEFAULT_SHAPE_DISTANCE or colour > curation.DEFAULT_COLOUR_DISTANCE
-
-
-def test_a_light_part_of_another_colour_is_another_product():
-    a = curation.image_signature(two_tone())
-    b = curation.image_signature(two_tone((200, 225, 250)))
-    assert curation.distances(a, b)[1] > curation.DEFAULT_COLOUR_DISTANCE
-
-
-def test_find_duplicates_groups_in_order():
-    ims = [article(RED), article(BLUE), rejpeg(article(BLUE)), article(RED, shift=(3, 3)),
-           article(GREEN, ('halter',))]
-    names = ['r', 'b', 'b2', 'r2', 'g']
-    groups, links, near = curation.find_duplicates(
-        names, [curation.image_signature(i) for i in ims],
-        curation.DEFAULT_SHAPE_DISTANCE, curation.DEFAULT_COLOUR_DISTANCE)
-    assert groups == [['r', 'r2'], ['b', 'b2']]
-    assert {(l.a, l.b) for l in links} == {('r', 'r2'), ('b', 'b2')}
-    assert all(l.shape >= 0 and l.colour >= 0 for l in links + near)
 
 
 # ---------------------------------------------------------- checking files
@@ -489,20 +364,6 @@ def test_min_size_option(built, tmp_path):
     assert kinds[2] == ['bad_article']
 
 
-def test_contact_sheet_draws_groups_and_placeholders():
-    rows = [[human((90, 90, 200), (200, 150, 120), RED), article(RED)],
-            [article(BLUE).convert('RGBA'), 'missing'],
-            [article(GREEN).convert('P'), article(ORANGE)]]
-    sheet = curation.contact_sheet(rows, ['one', 'two\nwhy', 'three'], cell_size=(40, 30),
-                                   columns=2, title='t')
-    assert sheet.mode == 'RGB'
-    assert sheet.width == 6 + 2 * (2 * 30 + 2 + 6)
-    a = numpy.asarray(sheet)
-    assert (a < 250).any() and (a == 255).any()
-    with pytest.raises(ValueError):
-        curation.contact_sheet(rows, ['one'])
-
-
 # ------------------------------------------ what stops curate (exit 1)
 
 def small_source(root):
@@ -521,7 +382,7 @@ def small_source(root):
 
 @pytest.mark.parametrize('how', ['..', 'absolute', 'symlink'])
 def test_a_name_that_leaves_the_dataset_stops_curate(tmp_path, how):
-    from tests.test_dataset import ESCAPES
+    from tests.data.test_dataset import ESCAPES
 
     src = small_source(tmp_path / 'src')
     name = ESCAPES[how](src, 'articles')
@@ -569,7 +430,7 @@ def test_images_over_the_pixel_limit_stop_curate(tmp_path, monkeypatch):
 
 def test_check_image_never_decodes_an_image_over_the_limit(tmp_path, monkeypatch):
     from cagan.errors import PixelLimitError
-    from tests.test_images import forbid_decoding
+    from tests.data.test_images import forbid_decoding
 
     path = str(tmp_path / 'a.png')
     article(RED).save(path)
@@ -578,7 +439,7 @@ def test_check_image_never_decodes_an_image_over_the_limit(tmp_path, monkeypatch
     with pytest.raises(PixelLimitError, match=r'96x80 pixels \(7680\) is over the limit'):
         curation.check_image(path)
     with pytest.raises(PixelLimitError):
-        curation.load_rgb(path)
+        sheets._sheet_rgb(path)
     monkeypatch.setenv('CAGAN_MAX_PIXELS', '0')
     with pytest.raises(CaganError, match='CAGAN_MAX_PIXELS must be'):
         curation.check_image(path)

@@ -3,7 +3,7 @@ import numpy
 import pytest
 from PIL import Image
 
-from cagan import dataset
+from cagan.data import dataset
 from cagan.errors import DataError
 
 SIZE = (32, 24)

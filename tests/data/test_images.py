@@ -1,8 +1,11 @@
+import struct
+import warnings
+
 import numpy
 import pytest
 from PIL import Image
 
-from cagan import images
+from cagan.data import images
 from cagan.errors import CaganError, ImageError, PixelLimitError
 
 
@@ -46,6 +49,42 @@ def test_exif_rotation_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     image.save(tmp_path / 'r.jpg', exif=exif)
     assert images.load_rgb(tmp_path / 'r.jpg').shape == (30, 40, 3)
+
+
+def test_read_image_gives_the_upright_image_in_its_own_mode(tmp_path):
+    image = Image.fromarray(photo(40, 30)).convert('L')
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image.save(tmp_path / 'r.jpg', exif=exif)
+    upright, mode = images.read_image(tmp_path / 'r.jpg')
+    assert mode == 'L' and upright.mode == 'L' and upright.size == (40, 30)
+    with pytest.raises(FileNotFoundError):
+        images.read_image(tmp_path / 'missing.png')
+
+
+def test_min_side_can_be_lowered(tmp_path):
+    Image.fromarray(photo(5, 30)).save(tmp_path / 'thin.png')
+    with pytest.raises(ImageError, match='too small'):
+        images.load_rgb(tmp_path / 'thin.png')
+    assert images.load_rgb(tmp_path / 'thin.png', min_side=0).shape == (5, 30,
+                                                                         3)
+
+
+def test_quiet_silences_pillows_remarks(tmp_path):
+    # An EXIF block whose one tag claims more data than the block holds.
+    ifd = (b'II*\x00' + struct.pack('<I', 8) + struct.pack('<H', 1)
+           + struct.pack('<HHII', 0x0112, 4, 100, 5000) + struct.pack('<I', 0))
+    Image.fromarray(photo()).save(tmp_path / 'odd.jpg',
+                                  exif=b'Exif\x00\x00' + ifd)
+    with warnings.catch_warnings(record=True) as loud:
+        warnings.simplefilter('always')
+        want = images.load_rgb(tmp_path / 'odd.jpg')
+    if not loud:
+        pytest.skip('this Pillow reads the odd EXIF block without a remark')
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter('always')
+        got = images.load_rgb(tmp_path / 'odd.jpg', quiet=True)
+    assert not quiet and numpy.array_equal(got, want)
 
 
 @pytest.mark.parametrize('make, words', [

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from cagan import layout
+from cagan.data import layout
 from cagan.errors import DataError
 
 
@@ -54,6 +54,20 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ['pairs.txt']
 
 
+def test_atomic_bytes_replace_the_file_or_leave_it(tmp_path):
+    target = tmp_path / 'a.png'
+    layout.write_bytes_atomic(target, b'new')
+    layout.write_bytes_atomic(target, memoryview(b'newer'))
+    assert target.read_bytes() == b'newer'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(TypeError):  # fails after the temporary file exists
+        layout.write_bytes_atomic(target, 'text, not bytes')
+    assert target.read_bytes() == b'newer'
+    assert os.listdir(tmp_path) == ['a.png']
+
+
 def test_check_names_keeps_names_inside_their_folders(tmp_path):
     for sub in ('humans', 'articles'):
         (tmp_path / sub).mkdir()
@@ -82,8 +96,8 @@ def test_check_names_keeps_names_inside_their_folders(tmp_path):
 
 
 def test_a_symlink_loop_is_one_line(tmp_path):
-    from tests.test_dataset import make_ours
-    from cagan import dataset
+    from tests.data.test_dataset import make_ours
+    from cagan.data import dataset
 
     root = make_ours(tmp_path)
     (root / 'humans' / 'loop.png').symlink_to('loop.png')

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from tests.test_dataset import ESCAPES, make_ours, with_escape
+from tests.data.test_dataset import ESCAPES, make_ours, with_escape
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / 'scripts' / 'check_data.py'
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / 'scripts' / 'check_data.py'
 
 
 def check(*args):

@@ -1,10 +1,12 @@
-"""The procedural synthetic dataset: sampling, rendering, ground truth and the
-written layout (cagan/synthetic.py, scripts/make_synthetic.py).
+"""The written synthetic dataset: layout, planted cases, ground truth,
+determinism (cagan/data/synthetic/writing.py, near_duplicates.py, png.py)
+and scripts/make_synthetic.py.
 
 Tiny images (64x48) and a few hundred pairs keep the whole file fast.
 """
 
 import dataclasses
+import io
 import os
 import subprocess
 import sys
@@ -13,12 +15,13 @@ import numpy
 import pytest
 from PIL import Image
 
-from cagan import synthetic
-from cagan.errors import CaganError, SizeError
-from cagan.layout import read_pairs
+from cagan.data import synthetic
+from cagan.data.layout import read_pairs
+from cagan.data.synthetic import near_duplicates, png, writing
+from cagan.errors import CaganError
 
 SIZE = (64, 48)
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
 
 def load(path):
@@ -40,127 +43,11 @@ def thumbnail(image):
     return (small * (255 / background)).ravel()
 
 
-def triples(n, seed=7):
-    """(human, article_i, article_j), with back views, extra garments and
-    bottoms-only articles well represented."""
-    for i in range(n):
-        rng = numpy.random.default_rng([seed, i])
-        human = synthetic.sample_human(rng, back_view=bool(i % 4 == 1),
-                                       extra_garment=bool(i % 5 == 2))
-        yield (human, synthetic.sample_article(rng),
-               synthetic.sample_article(rng, bottoms_only=bool(i % 6 == 3)))
-
-
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp('synthetic') / 'set'
     result = synthetic.write_dataset(out, 300, SIZE, seed=3, test_pairs=12)
     return out, result
-
-
-# --------------------------------------------------------------------------
-# Sampling and rendering
-
-
-def test_samples_are_frozen_and_seeded():
-    a = synthetic.sample_human(numpy.random.default_rng(1))
-    b = synthetic.sample_human(numpy.random.default_rng(1))
-    assert a == b and a != synthetic.sample_human(numpy.random.default_rng(2))
-    article = synthetic.sample_article(numpy.random.default_rng(1))
-    assert article == synthetic.sample_article(numpy.random.default_rng(1))
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        a.skin = (0.0, 0.0, 0.0)
-    assert all(isinstance(v, float) and 0 <= v <= 1 for v in a.skin)
-    assert synthetic.sample_article(numpy.random.default_rng(3),
-                                    bottoms_only=True).bottoms_only
-
-
-@pytest.mark.parametrize('size', [(64, 48), (32, 32), (48, 64)])
-def test_shapes_dtypes_and_ranges(size):
-    for human, article, _ in triples(4):
-        image, mask = synthetic.render_human(human, article, size)
-        assert image.shape == size + (3,) and image.dtype == numpy.uint8
-        assert mask.shape == size and mask.dtype == numpy.bool_
-        photo = synthetic.render_article(article, size)
-        assert photo.shape == size + (3,) and photo.dtype == numpy.uint8
-        # A product photo: white around the garment, the garment not white.
-        assert (photo[0] == 255).all() and (photo[-1] == 255).all()
-        assert (photo.min(axis=2) < 200).any()
-
-
-def test_bad_sizes_are_refused():
-    human, article, _ = next(triples(1))
-    for size in [(8, 48), (64,), (64.5, 48), 'big']:
-        with pytest.raises(SizeError):
-            synthetic.render_human(human, article, size)
-
-
-def test_rendering_is_deterministic():
-    for human, article, _ in triples(5):
-        a = synthetic.render_human(human, article, SIZE)
-        b = synthetic.render_human(human, article, SIZE)
-        assert numpy.array_equal(a[0], b[0]) and numpy.array_equal(a[1], b[1])
-        assert numpy.array_equal(synthetic.render_article(article, SIZE),
-                                 synthetic.render_article(article, SIZE))
-
-
-@pytest.mark.parametrize('size', [(64, 48), (96, 96)])
-def test_a_garment_changes_only_the_pixels_it_covers(size):
-    for human, a_i, a_j in triples(60 if size == SIZE else 15):
-        x_i, m_i = synthetic.render_human(human, a_i, size)
-        x_j, m_j = synthetic.render_human(human, a_j, size)
-        assert m_i.any() and m_j.any()
-        outside = ~(m_i | m_j)
-        assert numpy.array_equal(x_i[outside], x_j[outside])
-        # ... and the masks are where the garments are: each article
-        # changes something inside its own mask.
-        assert (x_i != x_j).any()
-
-
-def test_the_same_article_looks_the_same_on_any_body():
-    """Garment pixels follow the article, not the human: two bodies that
-    differ only in skin tone show the same garment colours."""
-    rng = numpy.random.default_rng(11)
-    human = synthetic.sample_human(rng, back_view=False, extra_garment=False)
-    article = dataclasses.replace(synthetic.sample_article(rng),
-                                  print='solid')
-    dark = dataclasses.replace(human, skin=(0.3, 0.2, 0.15))
-    light = dataclasses.replace(human, skin=(0.95, 0.85, 0.8))
-    x_d, m_d = synthetic.render_human(dark, article, SIZE)
-    x_l, m_l = synthetic.render_human(light, article, SIZE)
-    assert numpy.array_equal(m_d, m_l)
-    # Fully covered garment pixels away from the arms: the same.
-    inner = m_d & numpy.roll(m_d, 1, 0) & numpy.roll(m_d, -1, 0) & \
-        numpy.roll(m_d, 1, 1) & numpy.roll(m_d, -1, 1)
-    same = (x_d[inner] == x_l[inner]).all(axis=1)
-    assert same.mean() > 0.8
-
-
-def test_bottoms_only_product_shows_only_the_bottom():
-    rng = numpy.random.default_rng(5)
-    article = synthetic.sample_article(rng, bottoms_only=True)
-    whole = dataclasses.replace(article, bottoms_only=False)
-    human = synthetic.sample_human(rng, back_view=False, extra_garment=False)
-    # The human wears the same set either way ...
-    assert numpy.array_equal(synthetic.render_human(human, article, SIZE)[0],
-                             synthetic.render_human(human, whole, SIZE)[0])
-    # ... the product photo differs.
-    assert not numpy.array_equal(synthetic.render_article(article, SIZE),
-                                 synthetic.render_article(whole, SIZE))
-
-
-def test_a_human_drawn_once_is_dressed_like_a_fresh_drawing():
-    """The test split draws each human once and dresses it twice (a
-    _Figure): the same image and mask as drawing the human afresh, and
-    dressing does not change the figure."""
-    for size in (SIZE, (128, 96)):
-        for human, a_i, a_j in triples(10):
-            figure = synthetic._Figure(human, size)
-            for article in (a_i, a_j, a_i):
-                got = synthetic._draw_human(human, article, size, figure)
-                want = synthetic.render_human(human, article, size)
-                assert numpy.array_equal(got[0], want[0])
-                assert numpy.array_equal(got[1], want[1])
 
 
 # --------------------------------------------------------------------------
@@ -231,7 +118,7 @@ def test_distinct_articles_are_clearly_different(dataset):
     root = {p.article: p.dup_of or p.article for p, _, _ in result.train}
     names = [p.article for p, _, _ in result.train]
     articles = [a for _, _, a in result.train]
-    designs = synthetic._Designs()
+    designs = near_duplicates._Designs()
     for pair, _, article in result.test + result.train:
         if not pair.dup_of:
             assert designs.too_close(article) == 0, pair.article
@@ -320,7 +207,7 @@ def test_files_do_not_depend_on_the_batching(tmp_path, monkeypatch):
 
     synthetic.write_dataset(tmp_path / 'a', 12, (32, 32), seed=4,
                             test_pairs=3)
-    monkeypatch.setattr(synthetic, '_BATCH', 1)
+    monkeypatch.setattr(writing, '_BATCH', 1)
     synthetic.write_dataset(tmp_path / 'b', 12, (32, 32), seed=4,
                             test_pairs=3)
     a, b = files(tmp_path / 'a'), files(tmp_path / 'b')
@@ -377,7 +264,7 @@ def test_interrupted_run_leaves_no_list(tmp_path, monkeypatch):
     synthetic.write_dataset(out, 10, (32, 32), seed=1, test_pairs=2)
     assert (out / 'pairs.txt').exists()
     calls = []
-    real = synthetic._draw_human
+    real = writing._draw_human
 
     def failing(*args):
         calls.append(1)
@@ -385,7 +272,7 @@ def test_interrupted_run_leaves_no_list(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(synthetic, '_draw_human', failing)
+    monkeypatch.setattr(writing, '_draw_human', failing)
     with pytest.raises(KeyboardInterrupt):
         synthetic.write_dataset(out, 10, (32, 32), seed=9, test_pairs=2)
     # The old lists are gone (they would name new images), no new one yet,
@@ -405,6 +292,16 @@ def test_bad_arguments_are_refused(tmp_path):
             synthetic.write_dataset(tmp_path / 'x', **kwargs)
     with pytest.raises(CaganError, match='not a folder'):
         synthetic.write_dataset(tmp_path / 'file', 5)
+
+
+def test_png_files_read_back_as_their_arrays(rng):
+    image = rng.integers(0, 256, (7, 5, 3), dtype=numpy.uint8)
+    mask = rng.random((7, 5)) < 0.5
+    for array, mode, want in ((image, 'RGB', image),
+                              (mask, 'L', mask * numpy.uint8(255))):
+        with Image.open(io.BytesIO(png.png_bytes(array))) as im:
+            assert im.format == 'PNG' and im.mode == mode
+            assert numpy.array_equal(numpy.asarray(im), want)
 
 
 # --------------------------------------------------------------------------
