@@ -22,8 +22,9 @@ from chainer import iterators
 
 import cagan.precision
 from cagan import config as config_module
-from cagan import distributed, threads, training
+from cagan import distributed, training
 from cagan.errors import ConfigError
+from cagan.kernels import threads
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
 
@@ -189,11 +190,10 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
 
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
-        ``ranks``, ``threads`` (:func:`cagan.threads.workers`, each rank's),
-        ``blas_threads`` (:func:`cagan.threads.blas_threads`, outside the
-        workers' calls, each rank's),
-        ``images_per_s``, ``gflop`` per step, ``gflops``
-        achieved, ``ceiling_gflops`` (median of the samples) and ``ratio``
+        ``ranks``, ``threads`` (:func:`cagan.kernels.threads.workers`, each
+        rank's), ``blas_threads`` (:func:`cagan.kernels.threads.blas_threads`,
+        outside the workers' calls, each rank's), ``images_per_s``,
+        ``gflop`` per step, ``gflops`` achieved, ``ceiling_gflops`` (median of the samples) and ``ratio``
         (median of the per-step GFLOP/s over the ceiling sample next to it).
 
     Raises:

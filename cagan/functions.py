@@ -18,7 +18,7 @@ form instead (:func:`_use_phases` says where, as measured): the input
 gradient is a 2x2 convolution of the padded output gradient, one GEMM with
 no overlapping adds, and the weight gradient pairs the space-to-depth input
 with those same columns. Arrays go through in batch chunks of a few MB, in
-reused buffers, the chunks shared among threads (:mod:`cagan.threads`),
+reused buffers, the chunks shared among threads (:mod:`cagan.kernels.threads`),
 each with its own buffers; weight gradients add the chunks' parts in chunk
 order.
 
@@ -46,7 +46,7 @@ from chainer import function_node
 from chainer.backends import intel64
 from chainer.functions.normalization import group_normalization
 
-from cagan import threads
+from cagan.kernels import threads
 
 #: Shapes and dtypes the fast kernels take; anything else goes to Chainer.
 _DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
@@ -109,7 +109,7 @@ _MIN_ROWS = 2048
 def _chunks(B, positions, row_bytes):
     """Batch slices ``(b0, b1)`` for columns of ``row_bytes`` per position,
     of sizes that differ by one at most (so that threads share them
-    evenly). The loops over them tell :func:`cagan.threads.map` the size of
+    evenly). The loops over them tell :func:`cagan.kernels.threads.map` the size of
     the layer's input: under a million elements, threads cost about what
     they save (measured on the demo's layers)."""
     per = max(-(-_MIN_ROWS // positions),

@@ -5,7 +5,7 @@ from chainer.optimizers import adam
 from chainer.training import extensions
 
 import cagan.precision
-from cagan import threads
+from cagan.kernels import threads
 
 #: Elements per block in :class:`AdamRule`: a block's passes run in cache.
 _BLOCK = 1 << 16

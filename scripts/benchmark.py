@@ -16,9 +16,9 @@ shared machines (a ceiling sample follows each step; the ratio is the median
 of the per-step ratios). Then the swap latency of one 1024x768 photo (with and
 without loading the model), the data loader's triplets per second and the
 peak memory. One JSON line per figure, then a table. ``threads`` is the
-number of threads of the NumPy work (cagan/threads.py: the usable cores, or
-under mpiexec the cores over the ranks on a machine), ``blas`` BLAS's
-threads outside them; ``--compare`` also times the step with its NumPy work
+number of threads of the NumPy work (cagan/kernels/threads.py: the usable
+cores, or under mpiexec the cores over the ranks on a machine), ``blas``
+BLAS's threads outside them; ``--compare`` also times the step with its NumPy work
 on one thread, on one core (NumPy work and BLAS on one thread, against a
 one-thread ceiling: what a core reaches, apart from how the cores scale) and
 with Chainer's own layers. Not a test: nothing here passes or fails.
@@ -35,8 +35,9 @@ import json
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
 import cagan.precision
-from cagan import benchmark, cli, config, distributed, threads
+from cagan import benchmark, cli, config, distributed
 from cagan.errors import CaganError
+from cagan.kernels import threads
 
 SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
 DEFAULTS = (('seed 256x256', 'configs/swimwear.yaml', None),

@@ -1,7 +1,8 @@
 import chainer
 import pytest
 
-from cagan import benchmark, config, threads
+from cagan import benchmark, config
+from cagan.kernels import threads
 
 
 def test_step_flops_follow_the_layer_shapes():

@@ -166,7 +166,7 @@ def test_noise_is_gaussian(dtype, shape):
     assert abs(numpy.corrcoef(z[:half], z[half:2 * half])[0, 1]) < 0.01
 
 def test_noise_blocks_are_independent_and_thread_count_free(monkeypatch):
-    from cagan import threads
+    from cagan.kernels import threads
     from cagan.links import discriminator
     monkeypatch.setattr(discriminator, '_NOISE_BLOCK', 1000)
     monkeypatch.setattr(threads, 'MIN_SIZE', 0)  # workers even for these

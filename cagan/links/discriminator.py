@@ -6,8 +6,8 @@ import chainer.links as L
 import numpy
 from chainer import backend, function_node
 
-from cagan import threads
 from cagan.functions import convolution, leaky_relu
+from cagan.kernels import threads
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.instance_normalization import InstanceNormalization
 
@@ -25,7 +25,7 @@ def _normal(rng, shape, dtype, sigma, add_to=None):
     noise was 10% of a CPU step at 128x96). Exact Gaussians: float32
     uniforms only cut the tails beyond 5.7 sigma. Blocks of ``_NOISE_BLOCK``
     pairs draw from streams of their own, seeded from ``rng``, on threads
-    (:mod:`cagan.threads`); the values do not depend on their number.
+    (:mod:`cagan.kernels.threads`); the values do not depend on their number.
     """
     if dtype == numpy.float16:
         # NumPy draws no float16: draw float32, round once.

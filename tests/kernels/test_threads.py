@@ -1,4 +1,5 @@
-"""cagan.threads: work shared among threads, results as a plain loop's."""
+"""cagan.kernels.threads: work shared among threads, results as a plain
+loop's."""
 
 import os
 import threading
@@ -9,7 +10,8 @@ import numpy
 import pytest
 import threadpoolctl
 
-from cagan import functions, threads
+from cagan import functions
+from cagan.kernels import threads
 from tests.test_functions import assert_matches
 
 
