@@ -55,9 +55,9 @@ CASES = {
 }
 
 
-def never():
-    """Chainer's own functions inside a ``with`` block."""
-    return chainer.using_config('cagan_cpu_kernels', 'never')
+def switch(value):
+    """The switch at ``value`` inside a ``with`` block."""
+    return chainer.using_config('cagan_cpu_kernels', value)
 
 
 @pytest.mark.numerics
@@ -66,15 +66,16 @@ def test_never_is_chainers_own_function(rng, name):
     make_args, theirs, fast_node, chainer_node = CASES[name]
     args = make_args(rng)
     ours = getattr(kernels, name)
-    assert type(ours(*args).creator) is fast_node
-    with never():
+    with switch('auto'):
+        assert type(ours(*args).creator) is fast_node
+    with switch('never'):
         y = ours(*args)
     assert type(y.creator) is chainer_node
     numpy.testing.assert_array_equal(y.array, theirs(*args).array)
 
 
 def test_another_value_is_refused(rng):
-    with chainer.using_config('cagan_cpu_kernels', 'always'):
+    with switch('always'):
         with pytest.raises(CaganError, match=r"cagan_cpu_kernels must be one "
                            r"of 'auto', 'never' .*CAGAN_CPU_KERNELS.*, got "
                            r"'always'"):
@@ -118,14 +119,15 @@ def node_counts(*outputs):
     return counts
 
 
-def network_nodes(rng):
+def network_nodes(rng, value):
     """Node counts of a generator's and a discriminator's forward passes
-    (noise on)."""
-    return node_counts(
-        Generator(ch=8, size=32, seed=0)(
-            rng.random((1, 9, 32, 32), dtype=numpy.float32)),
-        Discriminator(ch=8, size=64, seed=0)(
-            rng.random((1, 6, 64, 64), dtype=numpy.float32)))
+    (noise on), the switch at ``value``."""
+    with switch(value):
+        return node_counts(
+            Generator(ch=8, size=32, seed=0)(
+                rng.random((1, 9, 32, 32), dtype=numpy.float32)),
+            Discriminator(ch=8, size=64, seed=0)(
+                rng.random((1, 6, 64, 64), dtype=numpy.float32)))
 
 
 # Layers of both networks: convolutions 4 + 5, deconvolutions 4, instance
@@ -142,7 +144,7 @@ LAYERS = [(connection.Convolution4x4S2, chainer_conv.Convolution2DFunction,
 
 @pytest.mark.numerics
 def test_the_links_use_the_fast_functions(rng):
-    counts = network_nodes(rng)
+    counts = network_nodes(rng, 'auto')
     for fast, chainers, n in LAYERS:
         assert (counts[fast], counts[chainers]) == (n, 0), fast.__name__
     assert counts[noise.AddNoise] == 6  # the input and every convolution
@@ -150,8 +152,7 @@ def test_the_links_use_the_fast_functions(rng):
 
 @pytest.mark.numerics
 def test_never_runs_the_networks_through_chainers_functions(rng):
-    with never():
-        counts = network_nodes(rng)
+    counts = network_nodes(rng, 'never')
     for fast, chainers, n in LAYERS:
         assert (counts[fast], counts[chainers]) == (0, n), chainers.__name__
     # The noise is no function of Chainer's: the same in both routes.
@@ -174,7 +175,7 @@ def assert_same_network_gradients(make, x, rng):
     weights = None
     results = []
     for setting in ('auto', 'never'):
-        with chainer.using_config('cagan_cpu_kernels', setting):
+        with switch(setting):
             y, grads = gradients(link.copy(mode='copy'), x,
                                  weights if weights is not None else 1)
             if weights is None:
