@@ -9,7 +9,6 @@ step is the data-parallel one of ``scripts/train.py --communicator``, and
 the ceiling is every rank's, sampled at once and summed: the machine's.
 """
 
-import contextlib
 import resource
 import statistics
 import tempfile
@@ -22,8 +21,9 @@ from chainer import iterators
 
 import cagan.precision
 from cagan import config as config_module
-from cagan import distributed, inference, run, threads
+from cagan import distributed, inference, run
 from cagan.errors import ConfigError
+from cagan.kernels import threads
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
 
@@ -121,33 +121,6 @@ def step_gflop(batch, ch, size, head='linear'):
     return 2 * total / 1e9
 
 
-@contextlib.contextmanager
-def chainer_layers():
-    """Route the networks' layers to Chainer's own functions (the links'
-    ``__call__``, ``F.relu``, ``F.leaky_relu``, ``F.group_normalization``):
-    the before/after comparison for :mod:`cagan.functions`."""
-    import chainer.functions as F
-    from cagan import functions
-    from cagan.links import discriminator, generator
-    saved = []
-    patches = [(generator, 'convolution', lambda link, x: link(x)),
-               (generator, 'deconvolution', lambda link, x: link(x)),
-               (discriminator, 'convolution', lambda link, x: link(x)),
-               (generator, 'relu', F.relu),
-               (discriminator, 'leaky_relu', F.leaky_relu),
-               (functions, 'instance_normalization',
-                lambda x, g, b, eps: F.group_normalization(
-                    x, g.shape[0], g, b, eps=eps))]
-    for module, name, replacement in patches:
-        saved.append((module, name, getattr(module, name)))
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
-
-
 def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -189,12 +162,12 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
 
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``steps``,
-        ``ranks``, ``threads`` (:func:`cagan.threads.workers`, each rank's),
-        ``blas_threads`` (:func:`cagan.threads.blas_threads`, outside the
-        workers' calls, each rank's),
-        ``images_per_s``, ``gflop`` per step, ``gflops``
-        achieved, ``ceiling_gflops`` (median of the samples) and ``ratio``
-        (median of the per-step GFLOP/s over the ceiling sample next to it).
+        ``ranks``, ``threads`` (:func:`cagan.kernels.threads.workers`, each
+        rank's), ``blas_threads`` (:func:`cagan.kernels.threads.blas_threads`,
+        outside the workers' calls, each rank's), ``images_per_s``,
+        ``gflop`` per step, ``gflops`` achieved, ``ceiling_gflops`` (median
+        of the samples) and ``ratio`` (median of the per-step GFLOP/s over
+        the ceiling sample next to it).
 
     Raises:
         cagan.errors.ConfigError: ``train.batch`` does not split evenly

@@ -37,7 +37,7 @@ from chainer.serializers import npz
 # release): RankSnapshot keeps its writer, pruning and trigger.
 from chainer.training.extensions import _snapshot
 
-from cagan import threads
+from cagan.kernels import threads
 from cagan.errors import CaganError, ConfigError, DataError
 from cagan.data.layout import write_text_atomic
 from cagan.run import (RANK_SNAPSHOT_NAME, RANK_SNAPSHOT_PATTERN, RANKS_NAME,
@@ -135,7 +135,7 @@ def connect(name, device, forkserver=False):
         _abort_on_uncaught(comm)
     if on_gpu:
         device = chainer.get_device('@cupy:{}'.format(comm.intra_rank))
-    # The ranks on one machine share its cores (cagan.threads).
+    # The ranks on one machine share its cores (cagan.kernels.threads).
     threads.set_workers(max(1, threads.usable_cores() // comm.intra_size))
     return comm, device
 

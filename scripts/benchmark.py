@@ -16,12 +16,13 @@ shared machines (a ceiling sample follows each step; the ratio is the median
 of the per-step ratios). Then the swap latency of one 1024x768 photo (with and
 without loading the model), the data loader's triplets per second and the
 peak memory. One JSON line per figure, then a table. ``threads`` is the
-number of threads of the NumPy work (cagan/threads.py: the usable cores, or
-under mpiexec the cores over the ranks on a machine), ``blas`` BLAS's
-threads outside them; ``--compare`` also times the step with its NumPy work
-on one thread, on one core (NumPy work and BLAS on one thread, against a
-one-thread ceiling: what a core reaches, apart from how the cores scale) and
-with Chainer's own layers. Not a test: nothing here passes or fails.
+number of threads of the NumPy work (cagan/kernels/threads.py: the usable
+cores, or under mpiexec the cores over the ranks on a machine), ``blas``
+BLAS's threads outside them; ``--compare`` also times the step with its
+NumPy work on one thread, on one core (NumPy work and BLAS on one thread,
+against a one-thread ceiling: what a core reaches, apart from how the cores
+scale) and with Chainer's own layers (``cagan_cpu_kernels`` at ``'never'``,
+see cagan/kernels/__init__.py). Not a test: nothing here passes or fails.
 
 Under mpiexec with ``--communicator``, the step is the data-parallel one of
 ``train.py --communicator`` (each rank on its share of ``train.batch``, the
@@ -35,8 +36,10 @@ import json
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
 import cagan.precision
-from cagan import benchmark, cli, config, distributed, threads
+import chainer
+from cagan import benchmark, cli, config, distributed
 from cagan.errors import CaganError
+from cagan.kernels import threads
 
 SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
 DEFAULTS = (('seed 256x256', 'configs/swimwear.yaml', None),
@@ -60,8 +63,7 @@ def main(argv=None):
     parser.add_argument('--compare', action='store_true',
                         help='also time the step with its NumPy work on one '
                         'thread, all of it on one core, and with Chainer\'s '
-                        'own layers (the speed-ups of cagan.threads and '
-                        'cagan.functions, CPU)')
+                        'own layers (the speed-ups of cagan.kernels, CPU)')
     parser.add_argument('--precision', default='float32',
                         choices=cagan.precision.PRECISIONS,
                         help='float32 (default), tf32 or mixed16 (GPU; see '
@@ -116,7 +118,9 @@ def main(argv=None):
             if threads.workers() > 1 or (threads.blas_threads() or 1) > 1:
                 # All of it on one core, against a one-thread ceiling.
                 variants.append(('cagan', threads.single_core))
-            variants.append(('chainer', benchmark.chainer_layers))
+            # Chainer's own functions for the layers (cagan.kernels).
+            variants.append(('chainer', lambda: chainer.using_config(
+                'cagan_cpu_kernels', 'never')))
         for layers, setting in variants:
             with setting():
                 step = benchmark.training_step(resolved, device, steps,

@@ -143,50 +143,6 @@ def test_noise_only_in_train_mode_float32_and_seeded(rng):
     assert abs(float(noise.std()) - 0.2) < 0.01
 
 
-
-@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
-@pytest.mark.parametrize('shape', [(7, 3, 5), (400001,)])
-def test_noise_is_gaussian(dtype, shape):
-    from cagan.links.discriminator import _normal
-    dtype = numpy.dtype(dtype)
-    z = _normal(numpy.random.default_rng(0), shape, dtype, dtype.type(0.5))
-    assert z.shape == shape and z.dtype == dtype
-    if len(shape) > 1:
-        return
-    z = z.astype(numpy.float64) / 0.5
-    n = len(z)
-    assert abs(z.mean()) < 5 / n ** 0.5
-    assert abs(z.std() - 1) < 5 / n ** 0.5
-    # Normal probabilities of |z| < 1, 2, 3 and the kurtosis (3).
-    for k, p in ((1, 0.682689), (2, 0.954500), (3, 0.997300)):
-        assert abs(numpy.mean(abs(z) < k) - p) < 5 * (p * (1 - p) / n) ** .5
-    assert abs((z ** 4).mean() - 3) < 0.05
-    # Box-Muller's two halves (cos and sin of one angle) are independent.
-    half = n // 2
-    assert abs(numpy.corrcoef(z[:half], z[half:2 * half])[0, 1]) < 0.01
-
-def test_noise_blocks_are_independent_and_thread_count_free(monkeypatch):
-    from cagan import threads
-    from cagan.links import discriminator
-    monkeypatch.setattr(discriminator, '_NOISE_BLOCK', 1000)
-    monkeypatch.setattr(threads, 'MIN_SIZE', 0)  # workers even for these
-    draws = []
-    for count in (1, 2, 3):
-        threads.set_workers(count)
-        try:
-            draws.append(discriminator._normal(
-                numpy.random.default_rng(5), (20001,),
-                numpy.dtype(numpy.float32), numpy.float32(1)))
-        finally:
-            threads.set_workers(None)
-    numpy.testing.assert_array_equal(draws[1], draws[0])
-    numpy.testing.assert_array_equal(draws[2], draws[0])
-    # The cos halves of ten blocks of 1000 pairs: ten unrelated streams.
-    blocks = draws[0][:10000].reshape(10, 1000)
-    correlation = numpy.corrcoef(blocks) - numpy.eye(10)
-    assert numpy.abs(correlation).max() < 0.16
-
-
 @pytest.mark.parametrize('kwargs, words', [
     (dict(size=(100, 100)), 'multiples of 16'),
     (dict(size=(16, 16)), 'at least 2 pixels'),

@@ -1,5 +1,6 @@
-"""The networks: CAGAN's generator and discriminator, and their normalisation."""
+"""The networks: CAGAN's generator and discriminator, and their layers."""
 
+from cagan.links.connection import Convolution2D, Deconvolution2D  # noqa: F401
 from cagan.links.discriminator import Discriminator  # noqa: F401
 from cagan.links.generator import Generator  # noqa: F401
 from cagan.links.instance_normalization import InstanceNormalization  # noqa: F401

@@ -1,10 +1,10 @@
 import chainer
 import chainer.functions as F
-import chainer.links as L
 import numpy
 
-from cagan.functions import convolution, deconvolution, relu
+from cagan.kernels import relu
 from cagan.links._sizes import as_size, check_size, check_width
+from cagan.links.connection import Convolution2D, Deconvolution2D
 from cagan.links.instance_normalization import InstanceNormalization
 
 
@@ -48,18 +48,18 @@ class Generator(chainer.Chain):
         w = chainer.initializers.Normal(
             wscale, rng=numpy.random.default_rng(seed))
         with self.init_scope():
-            self.c0 = L.Convolution2D(9, ch // 8, 4, 2, 1, initialW=w)
-            self.c1 = L.Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
-            self.c2 = L.Convolution2D(ch // 4, ch // 2, 4, 2, 1, initialW=w)
-            self.c3 = L.Convolution2D(ch // 2, ch, 4, 2, 1, initialW=w)
+            self.c0 = Convolution2D(9, ch // 8, 4, 2, 1, initialW=w)
+            self.c1 = Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
+            self.c2 = Convolution2D(ch // 4, ch // 2, 4, 2, 1, initialW=w)
+            self.c3 = Convolution2D(ch // 2, ch, 4, 2, 1, initialW=w)
             self.bn0 = InstanceNormalization(ch // 8)
             self.bn1 = InstanceNormalization(ch // 4)
             self.bn2 = InstanceNormalization(ch // 2)
             self.bn3 = InstanceNormalization(ch)
-            self.dc0 = L.Deconvolution2D(ch, ch // 2, 4, 2, 1, initialW=w)
-            self.dc1 = L.Deconvolution2D(ch // 2, ch // 4, 4, 2, 1, initialW=w)
-            self.dc2 = L.Deconvolution2D(ch // 4, ch // 8, 4, 2, 1, initialW=w)
-            self.dc3 = L.Deconvolution2D(ch // 8, 4, 4, 2, 1, initialW=w)
+            self.dc0 = Deconvolution2D(ch, ch // 2, 4, 2, 1, initialW=w)
+            self.dc1 = Deconvolution2D(ch // 2, ch // 4, 4, 2, 1, initialW=w)
+            self.dc2 = Deconvolution2D(ch // 4, ch // 8, 4, 2, 1, initialW=w)
+            self.dc3 = Deconvolution2D(ch // 8, 4, 4, 2, 1, initialW=w)
             self.dbn0 = InstanceNormalization(ch // 2)
             self.dbn1 = InstanceNormalization(ch // 4)
             self.dbn2 = InstanceNormalization(ch // 8)
@@ -79,14 +79,14 @@ class Generator(chainer.Chain):
         # The weights' dtype inside (float16 under mixed precision, see
         # cagan.precision), the caller's outside.
         dtype = x.dtype
-        h1 = relu(convolution(self.c0, F.cast(x, self.c0.W.dtype)))
-        h2 = relu(self.bn1(convolution(self.c1, h1)))
-        h3 = relu(self.bn2(convolution(self.c2, h2)))
-        h = relu(self.bn3(convolution(self.c3, h3)))
-        h = relu(self.dbn0(deconvolution(self.dc0, h))) + h3
-        h = relu(self.dbn1(deconvolution(self.dc1, h))) + h2
-        h = relu(self.dbn2(deconvolution(self.dc2, h))) + h1
-        return F.cast(F.sigmoid(deconvolution(self.dc3, h)), dtype)
+        h1 = relu(self.c0(F.cast(x, self.c0.W.dtype)))
+        h2 = relu(self.bn1(self.c1(h1)))
+        h3 = relu(self.bn2(self.c2(h2)))
+        h = relu(self.bn3(self.c3(h3)))
+        h = relu(self.dbn0(self.dc0(h))) + h3
+        h = relu(self.dbn1(self.dc1(h))) + h2
+        h = relu(self.dbn2(self.dc2(h))) + h1
+        return F.cast(F.sigmoid(self.dc3(h)), dtype)
 
     def swap(self, x_i, y_i, y_j):
         """Dress the person of ``x_i``, who wears ``y_i``, in article ``y_j``.

@@ -1,4 +1,5 @@
-"""cagan.threads: work shared among threads, results as a plain loop's."""
+"""cagan.kernels.threads: work shared among threads, results as a plain
+loop's."""
 
 import os
 import threading
@@ -9,8 +10,8 @@ import numpy
 import pytest
 import threadpoolctl
 
-from cagan import functions, threads
-from tests.test_functions import assert_matches
+from cagan.kernels import connection, threads
+from tests.kernels.test_connection import assert_matches
 
 
 @pytest.fixture
@@ -170,13 +171,14 @@ def test_layers_match_chainer_with_other_worker_counts(workers, monkeypatch,
                                                        count):
     workers(count)
     # Small chunks: every layer is several items.
-    monkeypatch.setattr(functions, '_CHUNK_BYTES', 1)
-    monkeypatch.setattr(functions, '_MIN_ROWS', 1)
+    monkeypatch.setattr(connection, '_CHUNK_BYTES', 1)
+    monkeypatch.setattr(connection, '_MIN_ROWS', 1)
     rng = numpy.random.default_rng(0)
     x = rng.standard_normal((7, 3, 8, 6)).astype(numpy.float32)
     W = rng.standard_normal((4, 3, 4, 4)).astype(numpy.float32)
     gy = rng.standard_normal((7, 4, 4, 3)).astype(numpy.float32)
-    assert_matches(functions.convolution_2d, F.convolution_2d, x, W, None, gy)
+    assert_matches(connection.convolution_2d, F.convolution_2d, x, W, None,
+                   gy)
 
 
 @pytest.mark.parametrize('count', [1, 2, 3])

@@ -2,7 +2,7 @@
 
 OpenBLAS runs a GEMM on all cores, but NumPy runs copies and element-wise
 work on one, and on a CPU that work is about half of a CAGAN step (the
-column copies of :mod:`cagan.functions`, instance norm, the
+column copies of :mod:`cagan.kernels.connection`, instance norm, the
 discriminator's noise, Adam). NumPy releases the GIL inside such loops, so
 independent pieces of it (batch chunks of a convolution, row blocks of a
 normalisation) run at once on a few threads.
@@ -10,9 +10,9 @@ normalisation) run at once on a few threads.
 :func:`map` shares items by a fixed rule, item ``k`` to worker ``k % n``,
 and returns the results in item order, so the caller combines them in the
 order a plain loop would: a run is repeatable bit for bit. With another
-number of workers, the batch chunks of :mod:`cagan.functions` (a multiple
-of the workers) and BLAS's thread count differ, and so do values, at
-float rounding, as with any change of BLAS threads. While workers run,
+number of workers, the batch chunks of :mod:`cagan.kernels.connection` (a
+multiple of the workers) and BLAS's thread count differ, and so do values,
+at float rounding, as with any change of BLAS threads. While workers run,
 BLAS runs one thread in each, instead of one GEMM on every core. A call
 made from inside a worker runs in that worker, and workers use the
 caller's ``numpy.errstate``.

@@ -1,4 +1,5 @@
-"""Faster CPU forms of CAGAN's layers, with the maths of Chainer's own.
+"""4x4, stride 2, pad 1 convolution and deconvolution, faster on the CPU,
+with the maths of Chainer's own.
 
 On a CPU without iDeep, Chainer's convolution is ``im2col`` (16 strided
 copies into an NCHW column array), a ``tensordot`` that transposes that array
@@ -18,23 +19,17 @@ form instead (:func:`_use_phases` says where, as measured): the input
 gradient is a 2x2 convolution of the padded output gradient, one GEMM with
 no overlapping adds, and the weight gradient pairs the space-to-depth input
 with those same columns. Arrays go through in batch chunks of a few MB, in
-reused buffers, the chunks shared among threads (:mod:`cagan.threads`),
-each with its own buffers; weight gradients add the chunks' parts in chunk
-order.
+reused buffers, the chunks shared among threads
+(:mod:`cagan.kernels.threads`), each with its own buffers; weight gradients
+add the chunks' parts in chunk order.
 
-The functions here take these kernels for NumPy float32/float64 arrays and
-any batch, channel count and even spatial size, and otherwise (CuPy, ChainerX
-or iDeep arrays, other strides, pads or kernel sizes, odd sizes, float16)
-call Chainer's own function, so GPU runs are unchanged. Gradients are those of
-Chainer's functions up to float32 rounding (the sums run in another order);
-second-order gradients work as well.
-
-:func:`convolution` and :func:`deconvolution` apply a ``Convolution2D`` or
-``Deconvolution2D`` link through them, with its own ``W`` and ``b``;
-:func:`instance_normalization` a :class:`cagan.links.InstanceNormalization`
-(Chainer's group normalization, in cache-sized blocks), :func:`leaky_relu`
-is ``F.leaky_relu`` without its masked multiplies, and :func:`relu` is
-``F.relu``; their blocks too are shared among threads.
+:func:`convolution_2d` and :func:`deconvolution_2d` take these kernels for
+NumPy float32/float64 arrays and any batch, channel count and even spatial
+size, and otherwise (the switch at ``'never'``, see :mod:`cagan.kernels`;
+CuPy, ChainerX or iDeep arrays, other strides, pads or kernel sizes, odd
+sizes, float16) call Chainer's own function, so GPU runs are unchanged.
+Gradients are those of Chainer's functions up to float32 rounding (the sums
+run in another order); second-order gradients work as well.
 """
 
 import copy
@@ -43,40 +38,26 @@ import chainer
 import chainer.functions as F
 import numpy
 from chainer import function_node
-from chainer.backends import intel64
-from chainer.functions.normalization import group_normalization
 
-from cagan import threads
-
-#: Shapes and dtypes the fast kernels take; anything else goes to Chainer.
-_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+from cagan.kernels import threads
+from cagan.kernels._dispatch import DTYPES, array_of, use_kernels
 
 
 def _pair(value):
     return tuple(value) if hasattr(value, '__getitem__') else (value, value)
 
 
-def _is_plain_numpy(*arrays):
-    # ``type(...) is`` and not ``isinstance``: iDeep's mdarray and ChainerX
-    # arrays must keep Chainer's own paths, and so must NumPy arrays where
-    # Chainer would hand them to iDeep.
-    return (all(a is None or type(a) is numpy.ndarray for a in arrays)
-            and not intel64.should_use_ideep('>=auto'))
-
-
 def _fast(x, W, b, stride, pad, dilate, groups, x_channel_axis):
     """Whether the 4x4 / stride 2 / pad 1 kernels can take these arrays."""
-    x_array = x.array if isinstance(x, chainer.Variable) else x
-    W_array = W.array if isinstance(W, chainer.Variable) else W
-    b_array = b.array if isinstance(b, chainer.Variable) else b
-    if not _is_plain_numpy(x_array, W_array, b_array):
+    x_array, W_array, b_array = array_of(x), array_of(W), array_of(b)
+    if not use_kernels(x_array, W_array, b_array):
         return False
     if (_pair(stride) != (2, 2) or _pair(pad) != (1, 1)
             or _pair(dilate) != (1, 1) or groups != 1):
         return False
     if x_array.ndim != 4 or W_array.ndim != 4 or W_array.shape[2:] != (4, 4):
         return False
-    if x_array.dtype not in _DTYPES or W_array.dtype != x_array.dtype:
+    if x_array.dtype not in DTYPES or W_array.dtype != x_array.dtype:
         return False
     out_channels = W_array.shape[1 - x_channel_axis]
     if b_array is not None and (b_array.dtype != x_array.dtype
@@ -109,9 +90,9 @@ _MIN_ROWS = 2048
 def _chunks(B, positions, row_bytes):
     """Batch slices ``(b0, b1)`` for columns of ``row_bytes`` per position,
     of sizes that differ by one at most (so that threads share them
-    evenly). The loops over them tell :func:`cagan.threads.map` the size of
-    the layer's input: under a million elements, threads cost about what
-    they save (measured on the demo's layers)."""
+    evenly). The loops over them tell :func:`cagan.kernels.threads.map` the
+    size of the layer's input: under a million elements, threads cost about
+    what they save (measured on the demo's layers)."""
     per = max(-(-_MIN_ROWS // positions),
               _CHUNK_BYTES // max(1, positions * row_bytes))
     return [(k.start, k.stop)
@@ -661,7 +642,8 @@ class _ConvolutionGradW(function_node.FunctionNode):
 
 def convolution_2d(x, W, b=None, stride=1, pad=0, dilate=1, groups=1):
     """``chainer.functions.convolution_2d``, faster for 4x4 / stride 2 / pad 1
-    on NumPy float32/float64 arrays with even spatial sizes.
+    on NumPy float32/float64 arrays with even spatial sizes; Chainer's own
+    where the switch is ``'never'`` (see :mod:`cagan.kernels`).
 
     Args:
         x: (B, C, H, W) input, array or Variable.
@@ -682,7 +664,8 @@ def convolution_2d(x, W, b=None, stride=1, pad=0, dilate=1, groups=1):
 def deconvolution_2d(x, W, b=None, stride=1, pad=0, outsize=None, dilate=1,
                      groups=1):
     """``chainer.functions.deconvolution_2d``, faster for 4x4 / stride 2 /
-    pad 1 on NumPy float32/float64 arrays.
+    pad 1 on NumPy float32/float64 arrays; Chainer's own where the switch
+    is ``'never'`` (see :mod:`cagan.kernels`).
 
     Args:
         x: (B, C, h, w) input, array or Variable.
@@ -702,270 +685,3 @@ def deconvolution_2d(x, W, b=None, stride=1, pad=0, outsize=None, dilate=1,
                                   dilate=dilate, groups=groups)
     inputs = (x, W) if b is None else (x, W, b)
     return Deconvolution4x4S2().apply(inputs)[0]
-
-
-#: Elements per block in the elementwise kernels below: a block's passes
-#: run in cache.
-_BLOCK = 1 << 16
-
-
-def _blocks(size):
-    return threads.split(size, -(-size // _BLOCK))
-
-
-class LeakyReLU(function_node.FunctionNode):
-    """``F.leaky_relu`` for NumPy arrays and ``0 < slope <= 1``.
-
-    Chainer's CPU kernel multiplies through a boolean mask (``y[x <= 0] *=
-    slope``), a gather and a scatter; ``max(x, slope x)`` is the same value
-    for such slopes (``slope x`` is the same float product; slope 0 would
-    turn +inf into NaN), by blocks.
-    """
-
-    def __init__(self, slope):
-        self.slope = slope
-
-    def forward(self, inputs):
-        x, = inputs
-        x1 = x.reshape(-1)
-        y = numpy.empty_like(x1)
-
-        def block(_, k):
-            numpy.multiply(x1[k], self.slope, out=y[k])
-            numpy.maximum(y[k], x1[k], out=y[k])
-
-        threads.map(block, _blocks(x1.size), size=x1.size)
-        self.retain_outputs((0,))
-        return y.reshape(x.shape),
-
-    def backward(self, indexes, grad_outputs):
-        y, = self.get_retained_outputs()
-        return _LeakyReLUGrad(y.array <= 0, self.slope).apply(grad_outputs)
-
-
-class _LeakyReLUGrad(function_node.FunctionNode):
-    """``slope gy`` where the output was ``<= 0`` (the mask ``nonpositive``),
-    ``gy`` elsewhere, NaN outputs included, as Chainer's; with slope 0 and
-    the mask ``not y > 0``, ReLU's gradient."""
-
-    def __init__(self, nonpositive, slope):
-        self.nonpositive = nonpositive
-        self.slope = slope
-
-    def forward(self, inputs):
-        gy, = inputs
-        # gy times a factor 1 or slope built exactly from the mask with
-        # integer operations on the factors' bits (a masked multiply, a
-        # where or a lookup cost 2 to 4 times as much).
-        bits = numpy.dtype('u%d' % gy.itemsize)
-        one = int(numpy.ones(1, gy.dtype).view(bits)[0])
-        slope = int(numpy.array([self.slope], gy.dtype).view(bits)[0])
-        step = (slope - one) % (1 << (8 * gy.itemsize))
-        g1 = gy.reshape(-1)
-        mask = self.nonpositive.reshape(-1)
-        gx = numpy.empty_like(g1)
-
-        def block(_, k):
-            factor = mask[k].astype(bits)
-            factor *= bits.type(step)  # wraps: one + step is slope
-            factor += bits.type(one)
-            numpy.multiply(g1[k], factor.view(gy.dtype), out=gx[k])
-
-        threads.map(block, _blocks(g1.size), size=g1.size)
-        return gx.reshape(gy.shape),
-
-    def backward(self, indexes, grad_outputs):
-        return _LeakyReLUGrad(self.nonpositive, self.slope).apply(
-            grad_outputs)
-
-
-def leaky_relu(x, slope=0.2):
-    """``chainer.functions.leaky_relu``, faster for NumPy arrays.
-
-    Args:
-        x: float array or Variable, any shape.
-        slope (float): slope for negative inputs.
-
-    Returns:
-        ~chainer.Variable: same shape and dtype as ``x``.
-    """
-    array = x.array if isinstance(x, chainer.Variable) else x
-    if (not _is_plain_numpy(array) or array.dtype.kind != 'f'
-            or not 0 < slope <= 1):
-        return F.leaky_relu(x, slope)
-    return LeakyReLU(slope).apply((x,))[0]
-
-
-class ReLU(function_node.FunctionNode):
-    """``F.relu`` for NumPy arrays, by blocks on every core (Chainer's runs
-    on one): ``max(x, 0)``, and ``gy`` times 1 where the output is positive
-    and 0 elsewhere, the same floats as Chainer's."""
-
-    def forward(self, inputs):
-        x, = inputs
-        x1 = x.reshape(-1)
-        y = numpy.empty_like(x1)
-
-        def block(_, k):
-            numpy.maximum(x1[k], 0, out=y[k])
-
-        threads.map(block, _blocks(x1.size), size=x1.size)
-        self.retain_outputs((0,))
-        return y.reshape(x.shape),
-
-    def backward(self, indexes, grad_outputs):
-        y, = self.get_retained_outputs()
-        return _LeakyReLUGrad(~(y.array > 0), 0.0).apply(grad_outputs)
-
-
-def relu(x):
-    """``chainer.functions.relu``, faster for NumPy arrays.
-
-    Args:
-        x: float array or Variable, any shape.
-
-    Returns:
-        ~chainer.Variable: same shape and dtype as ``x``.
-    """
-    array = x.array if isinstance(x, chainer.Variable) else x
-    if not _is_plain_numpy(array) or array.dtype.kind != 'f':
-        return F.relu(x)
-    return ReLU().apply((x,))[0]
-
-
-#: Rows per block in instance normalization: a block's passes run in cache.
-_NORM_BLOCK_BYTES = 1 << 20
-
-
-def _row_blocks(rows, row_bytes):
-    per = max(1, _NORM_BLOCK_BYTES // max(1, row_bytes))
-    return threads.split(rows, -(-rows // per))
-
-
-class InstanceNormalization(function_node.FunctionNode):
-    """``F.group_normalization(x, C, gamma, beta, eps)`` (one group per
-    channel) for NumPy arrays.
-
-    The same maths as Chainer's: per sample and channel, ``x_hat = (x -
-    mean) / sqrt(var + eps)`` (biased variance), ``y = gamma x_hat + beta``,
-    and its gradients; but each block of (sample, channel) rows goes through
-    all its passes while in cache, and ``x_hat`` is kept for the backward
-    pass instead of being recomputed there. Sums run in another order, so
-    values agree to float rounding.
-
-    Inputs: ``x`` (B, C, ...), ``gamma`` and ``beta`` (C,), one float dtype.
-    Output: like ``x``.
-    """
-
-    def __init__(self, eps):
-        self.eps = eps
-
-    def forward(self, inputs):
-        x, gamma, beta = inputs
-        self.retain_inputs((0, 1, 2))
-        B, C = x.shape[:2]
-        x2 = x.reshape(B * C, -1)
-        n = x2.shape[1]
-        # Per-row scale and shift: gamma and beta repeated for each sample.
-        g = numpy.tile(gamma, B)
-        s = numpy.tile(beta, B)
-        self.x_hat = numpy.empty_like(x2)
-        self.inv_std = numpy.empty(B * C, x.dtype)
-        y = numpy.empty_like(x2)
-
-        def block(_, r):
-            x_hat = self.x_hat[r]
-            mean = x2[r].mean(axis=1)
-            numpy.subtract(x2[r], mean[:, None], out=x_hat)
-            var = numpy.einsum('ij,ij->i', x_hat, x_hat)
-            var /= n
-            var += self.eps
-            inv_std = self.inv_std[r]
-            numpy.sqrt(var, out=inv_std)
-            numpy.reciprocal(inv_std, out=inv_std)
-            x_hat *= inv_std[:, None]
-            numpy.multiply(x_hat, g[r, None], out=y[r])
-            y[r] += s[r, None]
-
-        threads.map(block, _row_blocks(B * C, n * x.itemsize), size=x.size)
-        return y.reshape(x.shape),
-
-    def backward(self, indexes, grad_outputs):
-        x, gamma, beta = self.get_retained_inputs()
-        if chainer.config.enable_backprop:
-            # Double backprop: Chainer's own function, recomputed, whose
-            # backward is differentiable.
-            node = group_normalization.GroupNormalization(
-                int(x.shape[1]), self.eps)
-            node.apply((x, gamma, beta))
-            return node.backward(indexes, grad_outputs)
-        gy, = grad_outputs
-        B, C = x.shape[:2]
-        gy2 = gy.array.reshape(B * C, -1)
-        n = gy2.shape[1]
-        x_hat_all = self.x_hat
-        s1 = numpy.empty(B * C, gy2.dtype)
-        s2 = numpy.empty_like(s1)
-        # gx = inv_std gamma (gy - mean(gy) - x_hat mean(gy x_hat)).
-        a = self.inv_std * numpy.tile(gamma.array, B)
-        gx = numpy.empty_like(gy2)
-
-        def block(_, r):
-            x_hat = x_hat_all[r]
-            s1[r] = gy2[r].sum(axis=1)
-            s2[r] = numpy.einsum('ij,ij->i', gy2[r], x_hat)
-            t = numpy.multiply(x_hat, (a[r] * s2[r] / n)[:, None])
-            numpy.multiply(gy2[r], a[r, None], out=gx[r])
-            gx[r] -= t
-            gx[r] -= (a[r] * s1[r] / n)[:, None]
-
-        threads.map(block, _row_blocks(B * C, n * gy2.itemsize),
-                    size=gy2.size)
-        ggamma = s2.reshape(B, C).sum(axis=0)
-        gbeta = s1.reshape(B, C).sum(axis=0)
-        grads = {0: gx.reshape(x.shape), 1: ggamma, 2: gbeta}
-        return tuple(chainer.Variable(grads[i]) for i in indexes)
-
-
-def instance_normalization(x, gamma, beta, eps=2e-5):
-    """Instance normalisation with a per-channel affine.
-
-    ``F.group_normalization`` with one group per channel (what
-    :class:`cagan.links.InstanceNormalization` computes), through
-    :class:`InstanceNormalization` for NumPy float32/float64 arrays.
-
-    Args:
-        x: ``(B, C, ...)`` float array or Variable.
-        gamma, beta: ``(C,)`` Variables of ``x``'s dtype.
-        eps (float): added to the variance.
-
-    Returns:
-        ~chainer.Variable: ``x``'s shape and dtype.
-    """
-    array = x.array if isinstance(x, chainer.Variable) else x
-    g, b = gamma.array, beta.array
-    if (not _is_plain_numpy(array, g, b) or array.ndim < 3
-            or array.dtype not in _DTYPES or g.dtype != array.dtype
-            or b.dtype != array.dtype or g.shape != (array.shape[1],)
-            or array.size == 0):
-        return F.group_normalization(x, g.shape[0], gamma, beta, eps=eps)
-    return InstanceNormalization(eps).apply((x, gamma, beta))[0]
-
-
-def convolution(link, x):
-    """``link(x)`` for a ``chainer.links.Convolution2D``, through
-    :func:`convolution_2d` with the link's ``W`` and ``b``."""
-    if (link.W.array is None or getattr(link, 'x_layout', None) is not None
-            or getattr(link, 'cudnn_fast', False)):
-        return link(x)
-    return convolution_2d(x, link.W, link.b, link.stride, link.pad,
-                          link.dilate, link.groups)
-
-
-def deconvolution(link, x):
-    """``link(x)`` for a ``chainer.links.Deconvolution2D``, through
-    :func:`deconvolution_2d` with the link's ``W`` and ``b``."""
-    if link.W.array is None:
-        return link(x)
-    return deconvolution_2d(x, link.W, link.b, link.stride, link.pad,
-                            link.outsize, link.dilate, link.groups)

@@ -1,0 +1,73 @@
+"""cagan.links.Convolution2D and Deconvolution2D: Chainer's links, with
+Chainer's parameters, computed through cagan.kernels.
+
+The kernels themselves are tested in tests/kernels/test_connection.py."""
+
+import chainer
+import chainer.links as L
+import numpy
+import pytest
+from chainer.functions.connection import convolution_2d as chainer_conv
+from chainer.functions.connection import deconvolution_2d as chainer_deconv
+
+from cagan import kernels
+from cagan.kernels import connection
+from cagan.links import Convolution2D, Deconvolution2D
+
+#: Each link: (ours, Chainer's, the kernels' function, the kernel's node,
+#: Chainer's node).
+LINKS = pytest.mark.parametrize('case', [
+    (Convolution2D, L.Convolution2D, kernels.convolution_2d,
+     connection.Convolution4x4S2, chainer_conv.Convolution2DFunction),
+    (Deconvolution2D, L.Deconvolution2D, kernels.deconvolution_2d,
+     connection.Deconvolution4x4S2, chainer_deconv.Deconvolution2DFunction),
+], ids=['convolution', 'deconvolution'])
+
+
+def twins(ours, theirs, *args):
+    """The two links built alike, their weights drawn from one seed."""
+    return [cls(*args, initialW=chainer.initializers.Normal(
+        0.02, rng=numpy.random.default_rng(0)), initial_bias=0.5)
+        for cls in (ours, theirs)]
+
+
+@LINKS
+def test_parameters_are_chainers(case):
+    ours, theirs = case[:2]
+    a, b = twins(ours, theirs, 3, 5, 4, 2, 1)
+    assert isinstance(a, theirs)
+    assert [(n, p.shape) for n, p in a.namedparams()] == \
+        [(n, p.shape) for n, p in b.namedparams()] == [('/W', b.W.shape),
+                                                       ('/b', (5,))]
+    for p, q in zip(a.params(), b.params()):
+        numpy.testing.assert_array_equal(p.array, q.array)
+
+
+@pytest.mark.numerics
+@LINKS
+@pytest.mark.parametrize('ksize, stride, fast_path', [(4, 2, True),
+                                                      (3, 1, False)])
+def test_a_call_is_the_kernels_function(rng, case, ksize, stride, fast_path):
+    ours, theirs, function, fast, chainers = case
+    a, b = twins(ours, theirs, 3, 5, ksize, stride, 1)
+    x = rng.standard_normal((2, 3, 8, 6)).astype(numpy.float32)
+    with chainer.using_config('cagan_cpu_kernels', 'auto'):
+        y = a(x)
+        numpy.testing.assert_array_equal(
+            y.array, function(x, a.W, a.b, stride, 1).array)
+    assert type(y.creator) is (fast if fast_path else chainers)
+    # 'never': Chainer's own link, bit for bit.
+    with chainer.using_config('cagan_cpu_kernels', 'never'):
+        y = a(x)
+    assert type(y.creator) is chainers
+    numpy.testing.assert_array_equal(y.array, b(x).array)
+
+
+@LINKS
+def test_parameters_are_made_on_the_first_call(rng, case):
+    ours, fast = case[0], case[3]
+    link = ours(None, 5, 4, 2, 1)
+    with chainer.using_config('cagan_cpu_kernels', 'auto'):
+        y = link(rng.standard_normal((2, 3, 8, 6)).astype(numpy.float32))
+    assert link.W.shape[:2] == ((5, 3) if ours is Convolution2D else (3, 5))
+    assert type(y.creator) is fast
