@@ -50,7 +50,7 @@ $(SYNTHETIC)/pairs.txt: $(SYNTHETIC)/settings | $(STAMP)
 $(CURATED)/pairs.txt: $(SYNTHETIC)/pairs.txt
 	$(PY) scripts/curate.py $(SYNTHETIC) --out $(CURATED) --force
 
-# Speed figures (CPU): the seed's step at two sizes and the demo's, against
+# Speed figures (CPU): the reference article's step at two sizes and the demo's, against
 # this machine's GEMM ceiling; a few minutes. Not a test.
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py --quick

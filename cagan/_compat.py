@@ -4,7 +4,7 @@ Imported by :mod:`cagan` before anything imports :mod:`chainer`, so that
 ``python -W error -c "import cagan"`` is silent on both stacks we support:
 
 * Python 3.11, NumPy 1.26, setuptools < 74 (CI and ``make test``);
-* Python 3.12, NumPy 2.x, CuPy 14 without cuDNN (the lent GPU machines).
+* Python 3.12, NumPy 2.x, CuPy 14 without cuDNN (a GPU machine without cuDNN).
 
 What breaks there, and the smallest fix for each:
 

@@ -22,7 +22,8 @@ from chainer import iterators
 import cagan.precision
 from cagan import config as config_module
 from cagan import distributed, inference, run
-from cagan.errors import ConfigError
+from cagan.data import dataset
+from cagan.errors import ConfigError, DataError
 from cagan.kernels import threads
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
@@ -256,8 +257,6 @@ def loader_rate(config, batches=20):
     """Triplets per second from the config's data, as training reads them
     (the dataset decoded once beforehand; decoding time reported apart).
     None when the config's data folder is missing."""
-    from cagan.data import dataset
-    from cagan.errors import DataError
     data = config['data']
     try:
         records = dataset.read_pairs_of(data['root'])

@@ -2,7 +2,7 @@
 
 A config file holds the *experiment* (data, networks, losses, optimiser,
 schedule); the command line holds the *machine* (``--device``, ``--out``).
-Every key a file may set is in :data:`DEFAULTS`, which is the seed's setup:
+Every key a file may set is in :data:`DEFAULTS`, which is the reference article's setup:
 a file lists only what it changes. Loading checks every key and type and
 names the file and the key of any mistake; the resolved config (defaults
 filled in) is written next to the snapshots, so a trained model is usable
@@ -27,9 +27,9 @@ SCHEMA = {
         # Our layout or VITON's (data/README.md).
         'root': ('data/swimwear', 'str'),
         'size': ((256, 256), 'size'),
-        # x_i and y_i flip together, y_j on its own (the seed).
+        # x_i and y_i flip together, y_j on its own (the reference article).
         'flip': (True, 'bool'),
-        # Worn-article dropout (not in the seed): with this probability a
+        # Worn-article dropout (not in the reference article): with this probability a
         # triplet's y_i is replaced by a plain grey image, so that the
         # generator also works when the worn article is not given.
         'worn_dropout': (0.0, 'prob'),
@@ -51,12 +51,12 @@ SCHEMA = {
         # Adam's learning rate (Chainer calls it alpha; in CAGAN alpha is
         # the generator's mask).
         'lr': (2e-4, 'float'),
-        # The discriminator's own rate (null: lr, as the seed).
+        # The discriminator's own rate (null: lr, as the reference article).
         'dis_lr': (None, 'float?'),
         'beta1': (0.5, 'prob'),
         'beta2': (0.999, 'prob'),
         # Epoch from which Adam's rate falls linearly to 0 at the end (null:
-        # constant, as the seed).
+        # constant, as the reference article).
         'decay_from': (None, 'int?'),
     },
     'train': {
@@ -79,7 +79,7 @@ SCHEMA = {
     },
 }
 
-#: The defaults as a plain nested dict (the seed's setup).
+#: The defaults as a plain nested dict (the reference article's setup).
 DEFAULTS = {section: {key: copy.copy(spec[0]) for key, spec in keys.items()}
             for section, keys in SCHEMA.items()}
 

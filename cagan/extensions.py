@@ -120,7 +120,7 @@ class Evaluation(extension.Extension):
     data has ground truth, and ``eval/cycle_error`` and ``eval/self_error``
     always. The generator of the best epoch so far (lowest
     ``eval/changed_l1``, else lowest ``eval/cycle_error``) is saved as
-    ``OUT/gen_best.npz``: the seed's generator degraded after 50 epochs,
+    ``OUT/gen_best.npz``: the reference article's generator degraded after 50 epochs,
     and a run must not lose its good model.
 
     Args:

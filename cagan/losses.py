@@ -6,7 +6,7 @@ computed stably for any value (no overflow at +-100 or beyond, forward or
 backward), and averaged over the batch and, for a PatchGAN map, over its
 positions (the paper's sum over lambda, mu, divided by their count).
 
-The seed article writes the fake terms as ``(1 - log D)``; the intended term,
+The reference article writes the fake terms as ``(1 - log D)``; the intended term,
 the paper's and the one here, is ``log(1 - D)``.
 """
 
@@ -78,7 +78,7 @@ def id_loss(alpha):
     """L_id = E ||alpha_i^j||_1: keeps the repainted region small.
 
     Only the first pass's ``alpha_i^j`` counts, as in the paper's eq. 4 and
-    the seed's formula: the cycle pass's alpha is already held by the cycle
+    the reference article's formula: the cycle pass's alpha is already held by the cycle
     loss, which needs it free to undo the first swap exactly.
 
     Args:
@@ -94,6 +94,6 @@ def gen_loss(loss_adv, loss_cyc, loss_id, gamma_adv=1.0, gamma_cyc=1.0,
              gamma_id=0.1):
     """G's total: gamma_adv L_adv + gamma_cyc L_cyc + gamma_id L_id.
 
-    The defaults are the seed's and the paper's weights, 1 : 1 : 0.1.
+    The defaults are the reference article's and the paper's weights, 1 : 1 : 0.1.
     """
     return gamma_adv * loss_adv + gamma_cyc * loss_cyc + gamma_id * loss_id

@@ -1,7 +1,7 @@
-"""How a GPU computes: float32 (the default, the seed's), TF32 products, or
+"""How a GPU computes: float32 (the default, the reference article's), TF32 products, or
 float16 mixed precision.
 
-* ``float32``: every array float32, as the seed.
+* ``float32``: every array float32, as the reference article.
 * ``tf32``: arrays stay float32, but CuPy's float32 matrix products (the
   convolutions' GEMMs: Chainer's GPU path without cuDNN) run on TF32 tensor
   cores, with 10-bit mantissas in the products and float32 sums. It sets

@@ -18,7 +18,7 @@ from cagan.errors import ModelFileError
 def load_npz(path, obj, path_prefix='', strict=True):
     """Load an ``.npz`` written by ``chainer.serializers.save_npz`` into ``obj``.
 
-    Works for files saved from the seed's code: its parameter names are ours.
+    Works for files saved from the reference article's code: its parameter names are ours.
 
     Args:
         path (str or pathlib.Path): the ``.npz`` file.

@@ -49,7 +49,7 @@ class CAGANUpdater(updaters.StandardUpdater):
         converter: batch to ``(x_i, y_i, y_j)`` arrays of ``(B, 3, H, W)``.
         device: where the networks and batches go (``-1``/``'@numpy'``,
             ``0``/``'@cupy:0'``, ...), as in ``StandardUpdater``.
-        gamma_adv, gamma_cyc, gamma_id (float): loss weights; the seed's
+        gamma_adv, gamma_cyc, gamma_id (float): loss weights; the reference article's
             1 : 1 : 0.1 by default.
     """
 

@@ -1,4 +1,4 @@
-"""Pictures of swaps: the seed's preview grid, side-by-side sheets, saving."""
+"""Pictures of swaps: the reference article's preview grid, side-by-side sheets, saving."""
 
 import os
 
@@ -12,7 +12,7 @@ from cagan.inference import swap_arrays
 
 
 def swap_grid(gen, x_i, y_i, y_j, device=None):
-    """The seed's figure as one image.
+    """The reference article's figure as one image.
 
     Humans along the top row, articles down the left column, each cell the
     human of its column dressed in the article of its row

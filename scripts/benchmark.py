@@ -7,7 +7,7 @@
     mpiexec -n 2 -x OPENBLAS_NUM_THREADS=1 python scripts/benchmark.py \
         --communicator naive --config configs/paper.yaml   # data-parallel
 
-For each config (default: the seed's at 256x256 and at the paper's 128x96,
+For each config (default: the reference article's at 256x256 and at the paper's 128x96,
 and configs/demo.yaml) it times training steps on random triplets (median
 after a warm-up step) and prints seconds per step, images per second, GFLOP
 per step (from the layer shapes), GFLOP/s, this process's float32 GEMM
@@ -41,9 +41,9 @@ from cagan import benchmark, cli, config, distributed
 from cagan.errors import CaganError
 from cagan.kernels import threads
 
-SEED_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
-DEFAULTS = (('seed 256x256', 'configs/swimwear.yaml', None),
-            ('seed 128x96', 'configs/swimwear.yaml', SEED_AT_PAPER_SIZE),
+REFERENCE_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
+DEFAULTS = (('reference 256x256', 'configs/swimwear.yaml', None),
+            ('reference 128x96', 'configs/swimwear.yaml', REFERENCE_AT_PAPER_SIZE),
             ('demo', 'configs/demo.yaml', None))
 
 

@@ -1,4 +1,4 @@
-"""Curate a dataset the way the seed did by hand, into a new folder.
+"""Curate a dataset the way the reference article did by hand, into a new folder.
 
     python scripts/curate.py SRC --out DIR [--force] [--min-size 32x32]
 

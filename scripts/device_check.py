@@ -31,7 +31,7 @@ from cagan import cli, testing
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
 
-SEED = (256, 256, 512, 16)   # the seed article's setup
+REFERENCE = (256, 256, 512, 16)   # the reference article's setup
 PAPER = (128, 96, 512, 16)   # the paper's reimplementations' image size
 
 
@@ -121,7 +121,7 @@ def main(argv=None):
     parser.add_argument('--device', default='@cupy:0',
                         help="chainer device: '@cupy:0' (0) or '@numpy' (-1)")
     parser.add_argument('--config', action='append', type=parse_config,
-                        help='HxW,ch,batch; repeatable (default: the seed\'s '
+                        help='HxW,ch,batch; repeatable (default: the reference article\'s '
                              '256x256,512,16 and the paper\'s 128x96,512,16)')
     parser.add_argument('--steps', type=cli.at_least(0), default=5,
                         help='timed steps after the first')
@@ -141,7 +141,7 @@ def main(argv=None):
     device.use()
     compare = not args.no_compare
     results = []
-    for config in args.config or [SEED, PAPER]:
+    for config in args.config or [REFERENCE, PAPER]:
         result = check(config, device, args.steps, compare, args.rtol,
                        args.precision, args.compare_steps)
         results.append(result)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole GPU check, for a lent GPU machine (Python 3.12, NumPy 2, CuPy 14,
+# The whole GPU check, for a GPU machine (Python 3.12, NumPy 2, CuPy 14,
 # no internet): installs the carried wheels, then runs the import check, the
 # test suite (its GPU tests included), the device check, and each precision's
 # effect on the losses and speed (float32, tf32, mixed16). Under 8 minutes.
@@ -24,7 +24,7 @@ echo "== device check: float32 against the CPU, seed's and paper's sizes"
 timeout 150 python3 scripts/device_check.py --device @cupy:0 "$@" 2>&1 | tee "$out/device_check.log"
 # Each precision in its own process: CuPy reads CUPY_TF32 at its first
 # float32 product. The effect on the losses: 10 steps against the CPU in
-# float32 at a size the CPU steps quickly; then the speed at the seed's
+# float32 at a size the CPU steps quickly; then the speed at the reference article's
 # size (float32's is in the device check above).
 for precision in float32 tf32 mixed16; do
     echo "== precision $precision: the losses over 10 steps against the CPU's"

@@ -37,7 +37,7 @@ def main(argv=None):
                         help='overrides train.seed of the config')
     parser.add_argument('--precision', default='float32',
                         choices=precision.PRECISIONS,
-                        help='float32 (default, the seed), tf32 (GPU: TF32 '
+                        help='float32 (default, the reference article), tf32 (GPU: TF32 '
                         'products) or mixed16 (GPU: float16 with float32 '
                         'master weights and loss scaling); see '
                         'cagan/precision.py')

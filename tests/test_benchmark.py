@@ -6,13 +6,14 @@ from cagan.kernels import threads
 
 
 def test_step_flops_follow_the_layer_shapes():
-    seed = benchmark.step_gflop(16, 512, (256, 256))
-    # The seed's step: about 1.3-1.4 TFLOP (NOTES.md counts 1279 without
-    # the input gradients of every layer).
-    assert 1250 < seed < 1450
-    assert benchmark.step_gflop(32, 512, (256, 256)) == pytest.approx(2 * seed)
+    reference = benchmark.step_gflop(16, 512, (256, 256))
+    # The reference article's step: about 1.3-1.4 TFLOP (1279 without the
+    # input gradients of every layer).
+    assert 1250 < reference < 1450
+    assert benchmark.step_gflop(32, 512, (256, 256)) == pytest.approx(
+        2 * reference)
     small = benchmark.step_gflop(16, 512, (128, 96))
-    assert small == pytest.approx(seed * (128 * 96) / (256 * 256), rel=0.02)
+    assert small == pytest.approx(reference * (128 * 96) / (256 * 256), rel=0.02)
     # One generator convolution by hand: 16 x (128 x 128) x 9 x 64 x 16 MACs.
     assert benchmark._gen_layers(16, 512, (256, 256))[0][0] == \
         16 * 128 * 128 * 9 * 64 * 16

@@ -25,7 +25,7 @@ VENV_RECIPE = ('numpy>=2,<3 setuptools>=82 pytest chainer==7.8.1 '
 # Run there on NumPy 2, with warnings as errors (pytest.ini).
 STACK_B_TESTS = ['tests/test_instance_normalization.py',
                  'tests/test_networks.py', 'tests/kernels/test_noise.py',
-                 'tests/test_seed_weights.py', 'tests/test_losses.py',
+                 'tests/test_serialization.py', 'tests/test_losses.py',
                  'tests/test_updater.py']
 SMOKE = '''
 import sys, warnings

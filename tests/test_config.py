@@ -90,9 +90,10 @@ def test_shipped_configs_load():
     for name in ('swimwear', 'paper', 'demo'):
         resolved = config.load('configs/{}.yaml'.format(name))
         assert resolved['data']['size'][0] % 32 == 0
-    seed = config.load('configs/swimwear.yaml')
-    assert seed['data']['size'] == (256, 256) and seed['model']['ch'] == 512
-    assert seed['data']['worn_dropout'] == 0.0
+    reference = config.load('configs/swimwear.yaml')
+    assert reference['data']['size'] == (256, 256)
+    assert reference['model']['ch'] == 512
+    assert reference['data']['worn_dropout'] == 0.0
     assert config.load('configs/paper.yaml')['model']['head'] == 'patch'
 
 

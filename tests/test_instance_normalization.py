@@ -55,7 +55,7 @@ def test_statistics_are_per_sample_and_channel(rng):
 
 
 def test_backward_matches_hand_derived_gradients(rng):
-    # Batch > 1 is where the seed's link summed gradients over the batch.
+    # Batch > 1 is where the reference article's link summed gradients over the batch.
     link, x = make(rng, (4, 3, 5, 6), dtype=numpy.float64)
     gy = rng.standard_normal(x.shape)
     xv = chainer.Variable(x)

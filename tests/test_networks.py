@@ -34,7 +34,7 @@ def test_generator_shapes_and_ranges(rng, size):
     assert x_ij.shape == (2, 3) + size and x_ij.dtype == numpy.float32
     assert alpha.shape == (2, 1) + size and alpha.dtype == numpy.float32
     assert 0 <= x_ij.array.min() and x_ij.array.max() <= 1
-    # swap() is the seed's raw output composited over x_i.
+    # swap() is the reference article's raw output composited over x_i.
     image, a = raw.array[:, :3], raw.array[:, 3:]
     testing.assert_allclose(x_ij.array, a * image + (1 - a) * x_i)
     numpy.testing.assert_array_equal(alpha.array, a)
@@ -106,7 +106,7 @@ def test_initial_weights_follow_the_seed_argument():
 
 
 def test_every_used_parameter_gets_a_gradient(rng):
-    # bn0 is built but unused in both of the seed's networks.
+    # bn0 is built but unused in both of the reference article's networks.
     gen = Generator(ch=8, size=32, seed=0)
     dis = Discriminator(ch=8, size=64, seed=0)
     for net, x in ((gen, rng.random((2, 9, 32, 32), dtype=numpy.float32)),

@@ -81,7 +81,7 @@ def test_one_step_reports_all_nine_values_and_changes_both_networks():
     for before, link in ((gen_before, gen), (dis_before, dis)):
         changed = [n for n, p in link.namedparams()
                    if not numpy.array_equal(p.array, before[n])]
-        # Every used layer moves; bn0 is unused in the seed's networks.
+        # Every used layer moves; bn0 is unused in the reference article's networks.
         assert sorted(changed) == sorted(n for n in before if '/bn0/' not in n)
     assert updater.iteration == 1
 

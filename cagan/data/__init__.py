@@ -16,7 +16,7 @@ Modules:
   is unknown (NumPy alone: the updater needs it where Pillow is not).
 * :mod:`cagan.data.synthetic`: the procedural synthetic swimwear set, with
   ground truth (``scripts/make_synthetic.py``).
-* :mod:`cagan.data.curation`: the seed's curation as code: checking images,
+* :mod:`cagan.data.curation`: the reference article's curation as code: checking images,
   near-duplicates, reports, contact sheets (``scripts/curate.py``).
 
 Data flow, from disk to a training step::

@@ -58,7 +58,7 @@ def read_pairs_of(root, split='train', skip_flagged=True):
         split (str): ``'train'`` or ``'test'``. In our layout, ``'test'`` is
             the ``test/`` subfolder.
         skip_flagged (bool): leave out pairs flagged ``back_view``,
-            ``extra_garment`` or ``bottoms_only``, as the seed did.
+            ``extra_garment`` or ``bottoms_only``, as the reference article did.
 
     Returns:
         list of Record: in file order.
@@ -184,11 +184,11 @@ class TripletDataset(chainer_dataset.DatasetMixin):
         seed (int): seed of the y_j draws and flips.
         flip (bool): flip x_i and y_i together, left-right, with probability
             1/2 (swimwear can be asymmetric, so never one without the other),
-            and y_j on its own, as the seed did.
+            and y_j on its own, as the reference article did.
         workers (int or None): decoding threads (default: all cores).
         worn_dropout (float): probability that the generator's first pass
             is shown :func:`cagan.data.neutral.neutral_article` instead of
-            y_i (not in the seed, which always gave the worn article): it
+            y_i (not in the reference article, which always gave the worn article): it
             teaches the generator to swap when only a photo of the person
             and the new article are at hand. With dropout, examples get a
             fourth item, ``shown``: a float32 scalar, 0 where y_i is to be

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cagan.errors import DataError
 
-#: Flags that make a pair unusable for training (the seed removed these).
+#: Flags that make a pair unusable for training (the reference article removed these).
 EXCLUDING_FLAGS = ('back_view', 'extra_garment', 'bottoms_only')
 DUP_PREFIX = 'dup_of='
 #: The folders of a dataset: photos of people, product photos of articles.
@@ -45,7 +45,7 @@ class Pair:
 
     @property
     def excluded(self):
-        """True if a flag says the seed would have dropped this pair."""
+        """True if a flag says the reference article would have dropped this pair."""
         return bool(self.flags & set(EXCLUDING_FLAGS))
 
     def to_line(self):

@@ -9,7 +9,7 @@ def check_width(net, ch):
     if isinstance(ch, bool) or not isinstance(ch, int) or ch < 8 or ch % 8:
         raise SizeError(
             '{}: ch must be a positive multiple of 8 (layers use ch/8, ch/4, '
-            'ch/2 and ch channels; the seed used 512), got {!r}'
+            'ch/2 and ch channels; the reference article used 512), got {!r}'
             .format(net, ch))
 
 
@@ -37,6 +37,6 @@ def check_size(net, size, n_down, multiple):
         raise SizeError(
             '{}: cannot take {}x{} images: height and width must be positive '
             'multiples of {} ({} stride-2 convolutions) and leave a bottleneck '
-            'of at least 2 pixels, e.g. 256x256 (the seed) or 128x96 (the '
+            'of at least 2 pixels, e.g. 256x256 (the reference article) or 128x96 (the '
             'paper)'.format(net, height, width, multiple, n_down))
     return bottom

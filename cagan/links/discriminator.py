@@ -14,13 +14,13 @@ HEADS = ('linear', 'patch')
 
 
 class Discriminator(chainer.Chain):
-    """CAGAN's discriminator D(human, article), layer for layer the seed's.
+    """CAGAN's discriminator D(human, article), layer for layer the reference article's.
 
     Five 4x4 stride-2 convolutions, 6 -> ch/8 -> ch/4 -> ch/2 -> ch -> ch
     channels, instance norm on all but the first, leaky ReLU (slope 0.2), and
     a head that gives logits:
 
-    * ``head='linear'`` (the seed): a Linear layer ``l4`` over the whole
+    * ``head='linear'`` (the reference article): a Linear layer ``l4`` over the whole
       ``(H/32, W/32)`` map, one logit per pair, shape ``(B, 1)``. The seed
       hard-coded an 8x8 map (256x256 images); here it is sized from ``size``.
     * ``head='patch'``: the paper's PatchGAN-like map, a 3x3 convolution
@@ -34,13 +34,13 @@ class Discriminator(chainer.Chain):
     :meth:`seed_noise`, on the device the link lives on (on the CPU by
     :mod:`cagan.kernels.noise`). No noise in test mode.
 
-    The seed's sigmoid is not applied: the losses take logits, where the
+    The reference article's sigmoid is not applied: the losses take logits, where the
     binary cross-entropy is stable for any value. Parameter names are the
     seed's (``c0``..``c4``, ``bn0``..``bn4``, ``l4``); ``bn0`` is unused, as in
-    the seed.
+    the reference article.
 
     Args:
-        ch (int): base width, a positive multiple of 8 (the seed: 512).
+        ch (int): base width, a positive multiple of 8 (the reference article: 512).
         size (int or (int, int)): image (height, width), multiples of 32.
         head (str): ``'linear'`` or ``'patch'``.
         noise_sigma (float): noise standard deviation; 0 turns noise off.

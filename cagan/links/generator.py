@@ -9,7 +9,7 @@ from cagan.links.instance_normalization import InstanceNormalization
 
 
 class Generator(chainer.Chain):
-    """CAGAN's generator G, layer for layer the seed's.
+    """CAGAN's generator G, layer for layer the reference article's.
 
     Encoder: four 4x4 stride-2 convolutions, 9 -> ch/8 -> ch/4 -> ch/2 -> ch
     channels, ReLU, instance norm on all but the first. Decoder: four 4x4
@@ -18,13 +18,13 @@ class Generator(chainer.Chain):
     the same size; a sigmoid on the output. Weights are drawn from
     N(0, wscale^2), biases start at 0.
 
-    Parameter names are the seed's (``c0``..``c3``, ``bn0``..``bn3``,
+    Parameter names are the reference article's (``c0``..``c3``, ``bn0``..``bn3``,
     ``dc0``..``dc3``, ``dbn0``..``dbn2``), so weights it saved load with
     ``chainer.serializers.load_npz`` or :func:`cagan.serialization.load_npz`.
-    ``bn0`` is built but, as in the seed, never used.
+    ``bn0`` is built but, as in the reference article, never used.
 
     Args:
-        ch (int): base width, a positive multiple of 8 (the seed: 512).
+        ch (int): base width, a positive multiple of 8 (the reference article: 512).
         size (int or (int, int)): image (height, width) this generator is
             built for; both must be multiples of 16. Only checked here: the
             network is fully convolutional.
@@ -65,7 +65,7 @@ class Generator(chainer.Chain):
             self.dbn2 = InstanceNormalization(ch // 8)
 
     def forward(self, x):
-        """The seed's forward pass.
+        """The reference article's forward pass.
 
         Args:
             x: ``(B, 9, H, W)`` float32, the channel concatenation of

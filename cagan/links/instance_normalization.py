@@ -18,7 +18,7 @@ class InstanceNormalization(chainer.Link):
     Statistics always come from the input itself: there are no running
     averages, so train and test mode give the same output.
 
-    The seed used crcrpar/instance_normalization_chainer, whose backward pass
+    The reference article used crcrpar/instance_normalization_chainer, whose backward pass
     summed ``gamma``'s and ``beta``'s gradients over the batch before using
     them in ``x``'s gradient (wrong for batch > 1; about 18% relative error at
     batch 4). Here both passes are Chainer's ``group_normalization`` with one
@@ -28,13 +28,13 @@ class InstanceNormalization(chainer.Link):
 
     Args:
         size (int): number of channels ``C``.
-        eps (float): added to the variance; 2e-5 is the seed's link's default.
+        eps (float): added to the variance; 2e-5 is the reference article's link's default.
         dtype: parameter dtype.
 
     Attributes:
         gamma (~chainer.Parameter): scale, shape ``(C,)``, initialised to 1.
         beta (~chainer.Parameter): shift, shape ``(C,)``, initialised to 0.
-            The names match the seed's link, so its weights load.
+            The names match the reference article's link, so its weights load.
 
     Input: ``x`` of shape ``(B, C, ...)``, floating point; output: same shape.
     """

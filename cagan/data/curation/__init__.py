@@ -1,4 +1,4 @@
-"""The seed's data curation, as code: check, de-duplicate and filter a dataset.
+"""The reference article's data curation, as code: check, de-duplicate and filter a dataset.
 
 The seed (a 2017 CAGAN reimplementation on 940 swimwear Article/Human pairs)
 curated its data by hand. It removed pairs whose article was only a bikini

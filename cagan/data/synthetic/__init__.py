@@ -12,7 +12,7 @@ article is known, which gives the test split its ground truth.
   ``y``); :func:`render_human` draws a human wearing an article (``x``) and the
   mask of the visible garment.
 * :func:`write_dataset` writes the layout of ``data/README.md``, planting the
-  cases the seed's data had to filter (flagged in ``pairs.txt``), with the
+  cases the reference article's data had to filter (flagged in ``pairs.txt``), with the
   figures framed head to feet or, as in the CAGAN paper's shop photos, head
   to mid-thigh (:data:`FRAMINGS`).
 

@@ -1,4 +1,4 @@
-"""Weights saved by the seed's code load into ours and give the same outputs."""
+"""Weights saved by the reference article's code load into ours and give the same outputs."""
 
 import chainer
 import chainer.functions as F
@@ -8,7 +8,7 @@ import pytest
 from cagan import Discriminator, Generator, testing
 from cagan.errors import ModelFileError
 from cagan.serialization import load_npz
-from tests.seed_reference import SeedDiscriminator, SeedGenerator
+from tests.reference_article import ReferenceDiscriminator, ReferenceGenerator
 
 
 def randomise(link, rng):
@@ -26,12 +26,12 @@ def running_stats(request):
 @pytest.mark.numerics
 @pytest.mark.parametrize('loader', ['cagan', 'chainer'])
 @pytest.mark.parametrize('size', [(256, 256), (128, 96)])
-def test_seed_generator_weights_load_and_match(tmp_path, rng, running_stats,
+def test_reference_generator_weights_load_and_match(tmp_path, rng, running_stats,
                                                loader, size):
-    seed = SeedGenerator(ch=16, running_stats=running_stats)
-    randomise(seed, rng)
-    path = tmp_path / 'seed_gen.npz'
-    chainer.serializers.save_npz(str(path), seed)
+    reference = ReferenceGenerator(ch=16, running_stats=running_stats)
+    randomise(reference, rng)
+    path = tmp_path / 'reference_gen.npz'
+    chainer.serializers.save_npz(str(path), reference)
     ours = Generator(ch=16, size=size)
     if loader == 'cagan':
         load_npz(path, ours)
@@ -39,36 +39,36 @@ def test_seed_generator_weights_load_and_match(tmp_path, rng, running_stats,
         chainer.serializers.load_npz(str(path), ours)
     x = rng.random((2, 9) + size, dtype=numpy.float32)
     with chainer.using_config('train', False):
-        expected, got = seed(x).array, ours(x).array
+        expected, got = reference(x).array, ours(x).array
     testing.assert_allclose(got, expected, testing.NETWORK_OUTPUT_RTOL)
 
 
 @pytest.mark.numerics
-def test_seed_discriminator_weights_load_and_match(tmp_path, rng,
+def test_reference_discriminator_weights_load_and_match(tmp_path, rng,
                                                    running_stats):
-    seed = SeedDiscriminator(ch=16, running_stats=running_stats)
-    randomise(seed, rng)
-    path = tmp_path / 'seed_dis.npz'
-    chainer.serializers.save_npz(str(path), seed)
+    reference = ReferenceDiscriminator(ch=16, running_stats=running_stats)
+    randomise(reference, rng)
+    path = tmp_path / 'reference_dis.npz'
+    chainer.serializers.save_npz(str(path), reference)
     ours = Discriminator(ch=16, size=(256, 256))
     load_npz(path, ours)
     x = rng.random((3, 6, 256, 256), dtype=numpy.float32)
     with chainer.using_config('train', False):
-        expected = seed(x).array
-        got = F.sigmoid(ours(x)).array  # the seed's sigmoid lives in the loss
+        expected = reference(x).array
+        got = F.sigmoid(ours(x)).array  # the reference article's sigmoid lives in the loss
     testing.assert_allclose(got, expected, testing.NETWORK_OUTPUT_RTOL)
 
 
 @pytest.mark.numerics
-def test_our_weights_load_into_the_seeds_code(tmp_path, rng):
+def test_our_weights_load_into_the_reference_articles_code(tmp_path, rng):
     ours = Generator(ch=16, size=64)
     randomise(ours, rng)
     chainer.serializers.save_npz(str(tmp_path / 'g.npz'), ours)
-    seed = SeedGenerator(ch=16)
-    chainer.serializers.load_npz(str(tmp_path / 'g.npz'), seed)
+    reference = ReferenceGenerator(ch=16)
+    chainer.serializers.load_npz(str(tmp_path / 'g.npz'), reference)
     x = rng.random((1, 9, 64, 64), dtype=numpy.float32)
     with chainer.using_config('train', False):
-        testing.assert_allclose(ours(x).array, seed(x).array,
+        testing.assert_allclose(ours(x).array, reference(x).array,
                                 testing.NETWORK_OUTPUT_RTOL)
 
 

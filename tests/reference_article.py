@@ -1,7 +1,7 @@
-"""The seed article's Generator and Discriminator, as its code lists them.
+"""The reference article's Generator and Discriminator, as its code lists them.
 
 Only for tests: weights saved from these must load into ``cagan.links`` and
-reproduce their outputs. The seed imported a third-party instance norm; here
+reproduce their outputs. The reference article imported a third-party instance norm; here
 it is a plain one with the same parameter names (``gamma``, ``beta``) and
 default eps (2e-5), optionally with the running-statistics persistents that a
 later version of that link saved (``avg_mean``, ``avg_var``, ``N``). Its
@@ -38,7 +38,7 @@ class PlainInstanceNormalization(chainer.Link):
                 + F.broadcast_to(F.reshape(self.beta, shape), x.shape))
 
 
-class SeedGenerator(chainer.Chain):
+class ReferenceGenerator(chainer.Chain):
 
     def __init__(self, bottm_width=8, ch=512, wscale=0.02, running_stats=False):
         w = chainer.initializers.Normal(wscale)
@@ -73,7 +73,7 @@ class SeedGenerator(chainer.Chain):
         return x
 
 
-class SeedDiscriminator(chainer.Chain):
+class ReferenceDiscriminator(chainer.Chain):
 
     def __init__(self, bottom_width=8, ch=512, wscale=0.02,
                  running_stats=False):
