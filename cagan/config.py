@@ -33,7 +33,7 @@ SCHEMA = {
         # triplet's y_i is replaced by a plain grey image, so that the
         # generator also works when the worn article is not given.
         'worn_dropout': (0.0, 'prob'),
-        # Worker processes of the data iterator (0: in the training process).
+        # Loader processes of the data iterator (0: in the training process).
         'loaders': (0, 'int'),
     },
     'model': {

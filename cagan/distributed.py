@@ -83,7 +83,7 @@ def connect(name, device, forkserver=False):
         device (chainer.backend.Device): the ``--device`` given; a GPU
             becomes GPU ``comm.intra_rank`` (each rank on a GPU of its own
             node).
-        forkserver (bool): the data iterator uses worker processes: they
+        forkserver (bool): the data iterator uses loader processes: they
             must not be forked from a process that has started MPI, so
             start them from a fork server started before MPI.
 

@@ -32,7 +32,7 @@ def fixed_batch(root, n):
     """The first ``n`` triplets of the pairs in ``root`` (a list of tuples
     of float32 ``(3, H, W)``), the same in every process."""
     triplets = dataset.TripletDataset(dataset.read_pairs_of(root), SIZE,
-                                      seed=0, workers=1)
+                                      seed=0, decode_threads=1)
     return [triplets[k] for k in range(n)]
 
 

@@ -169,7 +169,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
     Every image is decoded once, when the dataset is built, fitted to
     ``size`` by :func:`cagan.data.images.fit` (aspect ratio kept, padded with the
     photo's border colour, never cropped) and kept as uint8 in memory, so an
-    epoch never waits on JPEG decoding; worker processes of a
+    epoch never waits on JPEG decoding; loader processes of a
     ``MultiprocessIterator`` share it (copy-on-write).
 
     Example ``index`` gives pair ``i = index % len(self)`` in epoch
@@ -185,7 +185,8 @@ class TripletDataset(chainer_dataset.DatasetMixin):
         flip (bool): flip x_i and y_i together, left-right, with probability
             1/2 (swimwear can be asymmetric, so never one without the other),
             and y_j on its own, as the reference article did.
-        workers (int or None): decoding threads (default: all cores).
+        decode_threads (int or None): threads decoding the images once
+            (default: one per core).
         worn_dropout (float): probability that the generator's first pass
             is shown :func:`cagan.data.neutral.neutral_article` instead of
             y_i (not in the reference article, which always gave the worn article): it
@@ -201,7 +202,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
     Each example: three float32 ``(3, H, W)`` arrays, RGB in [0, 1].
     """
 
-    def __init__(self, records, size, seed=0, flip=True, workers=None,
+    def __init__(self, records, size, seed=0, flip=True, decode_threads=None,
                  worn_dropout=0.0):
         self.size = as_size(size)
         self.seed = int(seed)
@@ -214,7 +215,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
         humans = sorted({r.human for r in self.records})
         articles = sorted({r.article for r in self.records})
         self._humans, self._articles = _decode_all(
-            [humans, articles], self.size, workers)
+            [humans, articles], self.size, decode_threads)
         h_index = {p: k for k, p in enumerate(humans)}
         a_index = {p: k for k, p in enumerate(articles)}
         self._pair_human = numpy.array([h_index[r.human] for r in self.records])
@@ -253,7 +254,7 @@ class TripletDataset(chainer_dataset.DatasetMixin):
         return triplet + (numpy.array(shown),)
 
 
-def _decode_all(path_lists, size, workers):
+def _decode_all(path_lists, size, decode_threads):
     """Decode and fit every path once; all unreadable files reported together."""
     def load(path):
         try:
@@ -263,7 +264,7 @@ def _decode_all(path_lists, size, workers):
 
     flat = [p for paths in path_lists for p in paths]
     # Pillow releases the GIL while decoding: threads use every core.
-    with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(decode_threads or os.cpu_count() or 1) as pool:
         decoded = list(pool.map(load, flat))
     problems = [str(d) for d in decoded if isinstance(d, ImageError)]
     if problems:
@@ -310,7 +311,7 @@ def make_iterator(dataset, batch_size, seed=0, shuffle=True, repeat=True,
         shuffle (bool): a new random order every epoch.
         repeat (bool): go on past the first epoch.
         n_processes (int): 0 for a ``SerialIterator``, else a
-            ``MultiprocessIterator`` with that many worker processes.
+            ``MultiprocessIterator`` with that many loader processes.
     """
     sampler = EpochOrderSampler(seed, shuffle)
     if n_processes:

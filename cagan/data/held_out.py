@@ -84,7 +84,8 @@ def held_out_triplets(root, size, seed=0, limit=64):
     records, order = held_out_records(root, seed)
     chosen = sorted(order[:limit])
     triplets = dataset.TripletDataset([records[k] for k in chosen], size,
-                                      seed=seed, flip=False, workers=1)
+                                      seed=seed, flip=False,
+                                      decode_threads=1)
     return tuple(numpy.stack(column) for column in
                  zip(*(triplets[k] for k in range(len(triplets)))))
 

@@ -17,8 +17,10 @@ BLAS runs one thread in each, instead of one GEMM on every core. A call
 made from inside a worker runs in that worker, and workers use the
 caller's ``numpy.errstate``.
 
-The workers are threads of one process-wide pool, started on first use and
-stopped before the process forks (the data loader's worker processes), so
+The *workers* (the word means these compute threads only; images are
+decoded by a dataset's decode threads, batches made by loader processes)
+are threads of one process-wide pool, started on first use and
+stopped before the process forks (the data iterator's loader processes), so
 that no fork copies a pool in use.
 """
 
