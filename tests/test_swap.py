@@ -1,100 +1,22 @@
-import json
+"""scripts/swap.py: the command, its files and its one-line errors."""
+
 import pathlib
 import runpy
 import subprocess
 import sys
 
-import chainer
-import numpy
 import pytest
 from PIL import Image
 
-import cagan
-from cagan import cli, config, evaluation, inference, run
-from cagan.data import held_out, images, synthetic
-from cagan.errors import ModelFileError
+from cagan import cli
+from tests.test_inference import model, photo  # noqa: F401  (a fixture)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SIZE = (64, 32)
-
-
 def run_script(script, *args):
     return subprocess.run([sys.executable, '-W', 'error',
                            str(ROOT / 'scripts' / script)] +
                           [str(a) for a in args],
                           capture_output=True, text=True, cwd=str(ROOT))
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    """A run folder as training leaves it: config and untrained weights."""
-    folder = tmp_path_factory.mktemp('run')
-    resolved = config.resolve({'data': {'size': list(SIZE)},
-                               'model': {'ch': 8}}, 'test')
-    config.save(resolved, folder / run.CONFIG_NAME)
-    chainer.serializers.save_npz(str(folder / 'gen_epoch_1.npz'),
-                                 cagan.Generator(ch=8, size=SIZE, seed=0))
-    return folder
-
-
-def photo(shape, seed=0):
-    return numpy.random.default_rng(seed).integers(
-        0, 256, shape + (3,), dtype=numpy.uint8)
-
-
-def save_modes(folder):
-    """The same scene in every mode and format a shop may upload."""
-    rgb = Image.fromarray(photo((90, 60)))
-    files = {}
-
-    def keep(name, image, **kwargs):
-        files[name] = folder / name
-        image.save(files[name], **kwargs)
-
-    keep('rgb.jpg', rgb, quality=90)
-    keep('rgba.png', rgb.convert('RGBA'))
-    keep('grey.png', rgb.convert('L'))
-    keep('palette.png', rgb.convert('P'))
-    keep('cmyk.jpg', rgb.convert('CMYK'))
-    keep('deep.png', Image.fromarray(
-        (numpy.asarray(rgb.convert('L'), numpy.uint16) * 257)).convert(
-            'I;16'))
-    keep('photo.webp', rgb)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # stored sideways: upright it is 90 high, 60 wide
-    keep('rotated.jpg', rgb.transpose(Image.Transpose.ROTATE_90),
-         exif=exif.tobytes())
-    return files
-
-
-def test_every_mode_and_orientation_swaps_at_the_photo_size(tmp_path,
-                                                              model):
-    gen, resolved, weights = run.load_generator(model)
-    assert weights.name == 'gen_epoch_1.npz' and gen.size == SIZE
-    article = photo((50, 50), seed=1)
-    for name, path in save_modes(tmp_path).items():
-        human = images.load_rgb(path)
-        assert human.shape == (90, 60, 3), name
-        swap, = inference.swap_photos(gen, human, [article])
-        assert swap.result.shape == human.shape and swap.result.dtype == \
-            numpy.uint8, name
-        assert swap.alpha.shape == (90, 60), name
-        assert 0 <= swap.alpha.min() and swap.alpha.max() <= 1
-        assert swap.frame.shape == SIZE + (3,)
-
-
-def test_results_keep_the_photo_where_alpha_is_zero(model):
-    gen, _, _ = run.load_generator(model)
-    human = photo((300, 90))
-    swap, = inference.swap_photos(gen, human, [photo((40, 40), 1)],
-                                  worn=photo((40, 40), 2))
-    keep = swap.alpha == 0
-    # Untrained alpha is never exactly 0; force the check on a blend.
-    again = images.paste_back(human, swap.frame.transpose(2, 0, 1) / 255.,
-                              numpy.zeros(SIZE), images.fit(human, SIZE)[1])
-    assert numpy.array_equal(again, human)
-    assert not keep.any() or numpy.array_equal(swap.result[keep],
-                                               human[keep])
 
 
 def test_the_command_writes_result_alpha_and_sheet(tmp_path, model):
@@ -192,60 +114,3 @@ def test_bad_models_give_one_line(tmp_path, model):
         assert result.returncode == 1, target
         assert result.stderr.count('\n') == 1 and words in result.stderr, \
             result.stderr
-
-
-def test_no_demo_model_yet_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # DEFAULT_MODEL is relative: not here
-    with pytest.raises(ModelFileError, match='make demo'):
-        run.find_weights(run.DEFAULT_MODEL)
-
-
-@pytest.fixture(scope='module')
-def truth_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data') / 'synthetic'
-    synthetic.write_dataset(root, 8, size=(64, 48), seed=0, test_pairs=4)
-    return root
-
-
-def test_evaluate_prints_a_table_and_a_json_line(model, truth_data):
-    result = run_script('evaluate.py', '--model', model, '--data', truth_data)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    scores = json.loads(lines[-1])
-    assert scores['swaps'] == 4
-    for key in ('worn', 'no_worn', 'do_nothing', 'flat_oracle'):
-        assert set(scores[key]) == {'changed_l1', 'changed_ssim',
-                                    'alpha_iou', 'outside_l1', 'ssim',
-                                    'psnr'}
-    assert scores['do_nothing']['alpha_iou'] == 0
-    assert scores['flat_oracle']['alpha_iou'] == 1
-    assert (scores['flat_oracle']['changed_l1']
-            < scores['do_nothing']['changed_l1'])
-    assert 0 <= scores['cycle_error'] <= 1
-    assert any('do nothing' in line and 'flat oracle' in line
-               for line in lines)
-
-
-def test_evaluation_scores_a_perfect_and_a_lazy_generator(truth_data):
-    truth = held_out.read_truth(held_out.truth_file(truth_data), SIZE)
-    assert len(truth) == 4 and truth.mask_i.dtype == bool
-
-    class Oracle(object):
-        """Returns the true swap: what a perfect generator would."""
-        size = SIZE
-
-        def swap(self, x_i, y_i, y_j):
-            k = [int(numpy.argmin(numpy.abs(truth.x_i - x).sum(axis=(1, 2, 3))))
-                 for x in x_i]
-            region = (truth.mask_i[k] | truth.mask_j[k])[:, None]
-            return (chainer.Variable(truth.truth[k]),
-                    chainer.Variable(region.astype(numpy.float32)))
-
-    perfect = evaluation.score_truth(Oracle(), truth)
-    assert perfect['changed_l1'] == 0 and perfect['alpha_iou'] == 1
-    lazy = evaluation.baseline_truth(truth)
-    assert lazy['changed_l1'] > 0.05 and lazy['alpha_iou'] == 0
-    flat = evaluation.oracle_truth(truth)
-    assert 0 < flat['changed_l1'] < lazy['changed_l1']
-    assert flat['alpha_iou'] == 1
-    assert flat['outside_l1'] == lazy['outside_l1']  # x_i kept there

@@ -1,9 +1,10 @@
+"""cagan.training: a config to a Trainer that runs, resumes and reproduces."""
+
 import json
 import os
 import subprocess
 import sys
 import time
-from types import SimpleNamespace
 
 import chainer
 import numpy
@@ -11,11 +12,8 @@ import pytest
 
 from cagan import config, run, training
 from cagan.data import dataset, synthetic
-from cagan.errors import ConfigError, DataError
+from cagan.errors import DataError
 from cagan.serialization import load_npz
-from cagan.extensions import EveryOrEnd, PlotReport, Preview
-from cagan.run import remove_partial
-from cagan.visualize import swap_grid
 
 import cagan
 import cagan.precision
@@ -54,6 +52,7 @@ def test_the_last_iteration_is_logged_whatever_log_every(tmp_path,
     assert [e['iteration'] for e in log] == [trainer.updater.iteration]
     assert 'eval/changed_l1' in log[0] and 'gen/loss' in log[0]
     assert (out / 'loss.png').is_file()
+
 
 def weights(path):
     with numpy.load(str(path)) as f:
@@ -98,15 +97,6 @@ def test_same_config_same_weights(tmp_path, data_root):
                                          tiny_config(data_root)), other).run()
     assert not numpy.array_equal(
         weights(other / 'gen_epoch_1.npz')['c0/W'], runs[0]['c0/W'])
-
-
-def mock_trainer(out, iteration):
-    """What extensions read of a trainer: its folder and the updater's
-    position."""
-    updater = SimpleNamespace(iteration=iteration, epoch=0,
-                              epoch_detail=iteration / 100,
-                              previous_epoch_detail=(iteration - 1) / 100)
-    return SimpleNamespace(out=str(out), updater=updater)
 
 
 class Crash(Exception):
@@ -184,111 +174,8 @@ def test_kill_9_then_restart_finishes_with_every_iteration_once(
     assert not [n for n in os.listdir(out) if n.startswith(('.tmp-', 'tmp'))]
 
 
-def test_another_config_in_the_same_folder_is_refused(tmp_path, data_root):
-    out = tmp_path / 'run'
-    run.prepare(tiny_config(data_root), out)
-    with pytest.raises(ConfigError, match='differs in model.ch'):
-        run.prepare(config.resolve({'model': {'ch': 16}}, 'test',
-                                            tiny_config(data_root)), out)
-
-
 def test_missing_data_is_reported_before_anything_is_written(tmp_path):
     out = tmp_path / 'run'
     with pytest.raises(DataError, match='no such dataset folder'):
         training.make_trainer(tiny_config(tmp_path / 'nothing'), out)
     assert not out.exists()
-
-
-def test_remove_partial_keeps_finished_files(tmp_path):
-    (tmp_path / 'preview').mkdir()
-    keep = ['log', 'snapshot_iter_4', 'gen_epoch_1.npz', 'preview/latest.png',
-            'tmp.txt']
-    for name in keep:
-        (tmp_path / name).write_text('x')
-    for name in ('.tmp-abc.png', 'preview/.tmp-x.png'):
-        (tmp_path / name).write_text('half')
-    for name in ('tmpsnapshot_iter_8abcdefgh', 'log1a2b3c4d'):
-        (tmp_path / name).mkdir()
-    removed = remove_partial(str(tmp_path))
-    assert sorted(removed) == sorted(['.tmp-abc.png', 'preview/.tmp-x.png',
-                                      'tmpsnapshot_iter_8abcdefgh',
-                                      'log1a2b3c4d'])
-    for name in keep:
-        assert (tmp_path / name).is_file()
-
-
-def test_preview_on_a_mock_trainer(tmp_path, rng):
-    gen = cagan.Generator(ch=8, size=SIZE, seed=0)
-    x_i, y_i = (rng.random((3, 3) + SIZE, dtype=numpy.float32)
-                for _ in range(2))
-    y_j = rng.random((2, 3) + SIZE, dtype=numpy.float32)
-    trainer = mock_trainer(tmp_path, 7)
-    Preview(gen, x_i, y_i, y_j)(trainer)
-    from PIL import Image
-    with Image.open(tmp_path / 'preview' / 'iter_7.png') as image:
-        grid = numpy.asarray(image)
-    with Image.open(tmp_path / 'preview' / 'latest.png') as image:
-        assert numpy.array_equal(numpy.asarray(image), grid)
-    h, w = SIZE
-    assert grid.shape == ((2 + 2) * h, (3 + 1) * w, 3)
-    # Top row: the humans; left column: the articles; corner: white.
-    assert (grid[:h, :w] == 255).all()
-    assert numpy.abs(grid[:h, w:2 * w] / 255. -
-                     x_i[0].transpose(1, 2, 0)).max() < 1 / 255 + 1e-6
-    assert numpy.abs(grid[2 * h:3 * h, :w] / 255. -
-                     y_j[1].transpose(1, 2, 0)).max() < 1 / 255 + 1e-6
-    assert numpy.array_equal(grid, swap_grid(gen, x_i, y_i, y_j))
-    # The last row is grey-level alpha.
-    last = grid[3 * h:, w:]
-    assert (last[..., 0] == last[..., 1]).all()
-
-
-def test_plot_report_does_not_add_a_point_after_resume():
-    report = PlotReport(['gen/loss'], 'iteration', (5, 'iteration'),
-                        filename='p.png')
-    # A resumed run's first call, mid-interval: no point.
-    assert not report._trigger(mock_trainer('.', 7))
-    assert report._trigger(mock_trainer('.', 10))
-
-
-def test_plot_report_draws_only_with_its_draw_trigger(tmp_path):
-    # Points every 2 iterations; drawn at the first point, then at the
-    # first point after every 6th iteration.
-    report = PlotReport(['gen/loss'], 'iteration', (2, 'iteration'),
-                        filename='p.png', draw_trigger=EveryOrEnd(6, 1))
-    png = tmp_path / 'p.png'
-    drawn = []
-    for iteration in range(1, 10):
-        trainer = mock_trainer(tmp_path, iteration)
-        trainer.observation = {'gen/loss': float(iteration)}
-        trainer.is_before_training = False
-        report(trainer)
-        if png.exists():
-            drawn.append(iteration)
-            png.unlink()
-    assert drawn == [2, 6]
-    assert report._data['gen/loss'] == [(2, 1.5), (4, 3.5), (6, 5.5),
-                                        (8, 7.5)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
-
-
-def test_side_by_side_scales_rows_to_one_height():
-    from cagan.visualize import side_by_side
-    wide = numpy.zeros((20, 60, 3), numpy.uint8)
-    tall = numpy.full((60, 20, 3), 200, numpy.uint8)
-    alpha = numpy.linspace(0, 1, 30 * 30, dtype=numpy.float32).reshape(30, 30)
-    sheet = side_by_side([[wide, tall, alpha], [tall]], height=30, gap=2)
-    assert sheet.shape == (2 * 30 + 2, 90 + 10 + 30 + 2 * 2, 3)
-    assert sheet.dtype == numpy.uint8
-    assert (sheet[30:32] == 255).all()  # the gap between rows
-
-
-def test_save_image_refuses_unknown_extensions(tmp_path):
-    from cagan.errors import CaganError
-    from cagan.visualize import save_image
-    image = numpy.zeros((8, 8, 3), numpy.uint8)
-    save_image(image, tmp_path / 'a.jpg')
-    save_image(image, tmp_path / 'a.png')
-    with pytest.raises(CaganError, match='.png, .jpg'):
-        save_image(image, tmp_path / 'a.xyz')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.jpg', 'a.png']
