@@ -52,7 +52,7 @@ def main(argv=None):
                                 description=__doc__.splitlines()[0])
     parser.add_argument('--config', action='append', default=None,
                         help='a YAML experiment (repeatable; default: the '
-                        "seed's at two sizes and the demo's)")
+                        "reference article's at two sizes and the demo's)")
     parser.add_argument('--device', default='@numpy',
                         help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
     parser.add_argument('--steps', type=cli.at_least(1), default=None,

@@ -20,7 +20,7 @@ echo "== import cagan under -W error"
 python3 -W error -c 'import cagan, chainer.backends.cuda as c; print("cuda available:", c.available, "cudnn:", c.cudnn_enabled, "cupy import warnings:", cagan._compat.CUPY_IMPORT_WARNINGS)'
 echo "== pytest (warnings are errors)"
 timeout 120 python3 -m pytest -q -ra -p no:cacheprovider tests 2>&1 | tee "$out/pytest.log" | tail -25
-echo "== device check: float32 against the CPU, seed's and paper's sizes"
+echo "== device check: float32 against the CPU, the reference article's and the paper's sizes"
 timeout 150 python3 scripts/device_check.py --device @cupy:0 "$@" 2>&1 | tee "$out/device_check.log"
 # Each precision in its own process: CuPy reads CUPY_TF32 at its first
 # float32 product. The effect on the losses: 10 steps against the CPU in

@@ -21,14 +21,14 @@ class Discriminator(chainer.Chain):
     a head that gives logits:
 
     * ``head='linear'`` (the reference article): a Linear layer ``l4`` over the whole
-      ``(H/32, W/32)`` map, one logit per pair, shape ``(B, 1)``. The seed
+      ``(H/32, W/32)`` map, one logit per pair, shape ``(B, 1)``. The reference article
       hard-coded an 8x8 map (256x256 images); here it is sized from ``size``.
     * ``head='patch'``: the paper's PatchGAN-like map, a 3x3 convolution
       ``c5`` to one channel, one logit per position, ``(B, 1, H/32, W/32)``.
 
     In train mode, Gaussian noise of standard deviation ``noise_sigma`` is
     added to the input and after every convolution (after its norm), as the
-    seed's ``add_noise``. The seed drew float64 noise from NumPy's global
+    reference article's ``add_noise``. The reference article drew float64 noise from NumPy's global
     RandomState, which Chainer cast back to float32; here it is drawn in the
     activations' dtype from this link's own generator, seeded by ``seed`` or
     :meth:`seed_noise`, on the device the link lives on (on the CPU by
@@ -36,7 +36,7 @@ class Discriminator(chainer.Chain):
 
     The reference article's sigmoid is not applied: the losses take logits, where the
     binary cross-entropy is stable for any value. Parameter names are the
-    seed's (``c0``..``c4``, ``bn0``..``bn4``, ``l4``); ``bn0`` is unused, as in
+    reference article's (``c0``..``c4``, ``bn0``..``bn4``, ``l4``); ``bn0`` is unused, as in
     the reference article.
 
     Args:

@@ -1,6 +1,6 @@
 """The reference article's data curation, as code: check, de-duplicate and filter a dataset.
 
-The seed (a 2017 CAGAN reimplementation on 940 swimwear Article/Human pairs)
+The reference article (a 2017 CAGAN reimplementation on 940 swimwear Article/Human pairs)
 curated its data by hand. It removed pairs whose article was only a bikini
 bottom, whose human was turned away or wore an extra garment, and duplicate
 products found with a duplicate-photo tool. :func:`curate` does the same to a

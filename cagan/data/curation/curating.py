@@ -610,7 +610,7 @@ def _test_files(src):
         for name in sorted(names):
             path = os.path.join(folder, name)
             target = os.path.realpath(path)
-            if not target.startswith(real_src.rstrip(os.sep) + os.sep):
+            if target == real_src or not _inside(target, real_src):
                 problems.append('{}: a link to {}, outside the source; test/ is carried '
                                 'over only with files of the source'.format(path, target))
             files.append(os.path.relpath(path, src))
