@@ -38,14 +38,45 @@ SCHEMA = {
     },
     'model': {
         'ch': (512, 'int'),
-        'head': ('linear', ('linear', 'patch')),
+        # D's head: 'linear' (the reference article: one logit per pair),
+        # 'patch' (a 3x3 convolution on the stride-32 map, one logit per
+        # 32x32 patch), 'patch16' (the paper's patch discriminator as its
+        # reimplementations read it: the same convolution on the stride-16
+        # map, 8x6 logits at 128x96; c4 and bn4 are not built).
+        'head': ('linear', ('linear', 'patch', 'patch16')),
+        # Standard deviation of D's Gaussian noise (the reference article:
+        # on the input and after every convolution).
         'noise_sigma': (0.2, 'float'),
+        # Epoch at which that noise has fallen linearly to 0 (annealed
+        # instance noise, Sonderby et al. 2017; null: constant, as the
+        # reference article).
+        'noise_until': (None, 'int?'),
         'wscale': (0.02, 'float'),
+        # Downsampled copies of the network's inputs beside every
+        # intermediate layer (the paper, section 3: "we use always the last
+        # 6 channels of any intermediate layer (in both G and D) to store
+        # downsampled copies of the inputs"). Here they are concatenated,
+        # so no learned channel is given up at small widths: 'gen' (G: x_i,
+        # y_i, y_j at every scale), 'both' (G, and D: its pair), 'none'
+        # (the reference article).
+        'inject': ('none', ('none', 'gen', 'both')),
+        # G's upsampling: 'deconv' (the reference article: 4x4 stride-2
+        # deconvolutions) or 'resize' (nearest x2, then a 3x3 convolution:
+        # no checkerboard; Odena, Dumoulin and Olah, Distill 2016).
+        'upsample': ('deconv', ('deconv', 'resize')),
+        # Spectral normalisation of D's weights (Miyato et al. 2018;
+        # chainer.link_hooks.SpectralNormalization); off in the reference
+        # article.
+        'spectral_norm': (False, 'bool'),
     },
     'loss': {
         'gamma_adv': (1.0, 'float'),
         'gamma_cyc': (1.0, 'float'),
         'gamma_id': (0.1, 'float'),
+        # Epochs over which gamma_id rises linearly from 0 to its value
+        # (0: from the start, as the reference article). The id loss pulls
+        # alpha to 0 before D can tell which article a person wears.
+        'id_warmup': (0.0, 'float'),
     },
     'optimizer': {
         # Adam's learning rate (Chainer calls it alpha; in CAGAN alpha is
@@ -58,8 +89,20 @@ SCHEMA = {
         # Epoch from which Adam's rate falls linearly to 0 at the end (null:
         # constant, as the reference article).
         'decay_from': (None, 'int?'),
+        # Decay of an exponential moving average of G's weights (null: none,
+        # as the reference article; e.g. 0.999). When set, the average is
+        # what previews, evaluation, the best-epoch choice, gen_*.npz and
+        # swap.py use; snapshots keep it, so a resumed run goes on exactly.
+        # Early steps use min(ema, (1 + t) / (10 + t)) so a short run's
+        # average does not remember its random start.
+        'ema': (None, 'prob?'),
     },
     'train': {
+        # 'cagan' (the method) or 'supervised': the same generator trained
+        # with L1 to the true swap (data with training ground truth, such
+        # as the synthetic set's truth.txt). Not CAGAN: an upper bound of
+        # what the generator learns at a size and budget.
+        'mode': ('cagan', ('cagan', 'supervised')),
         'batch': (16, 'int'),
         'epochs': (50, 'int'),
         'seed': (0, 'int'),
@@ -73,8 +116,9 @@ SCHEMA = {
         'articles': (4, 'int'),
     },
     'evaluate': {
-        # Held-out swaps scored at the end of every epoch (0: none); the
-        # best epoch's generator is kept as gen_best.npz.
+        # Validation swaps (the dataset's val/ split) scored at the end of
+        # every epoch (0: none); the best epoch's generator is kept as
+        # gen_best.npz. The test split is left to scripts/evaluate.py.
         'swaps': (64, 'int'),
     },
 }
@@ -85,7 +129,8 @@ DEFAULTS = {section: {key: copy.copy(spec[0]) for key, spec in keys.items()}
 
 # Smallest value of whole-number keys (all are counts or sizes but the seed).
 _MINIMUM = {('data', 'loaders'): 0, ('train', 'seed'): 0,
-            ('optimizer', 'decay_from'): 0, ('evaluate', 'swaps'): 0}
+            ('optimizer', 'decay_from'): 0, ('evaluate', 'swaps'): 0,
+            ('model', 'noise_until'): 0}
 
 
 def load(path, overrides=None):
