@@ -15,8 +15,12 @@ def test_defaults_are_the_seeds_setup():
     d = config.DEFAULTS
     assert d['data']['size'] == (256, 256) and d['data']['flip'] is True
     assert d['model'] == {'ch': 512, 'head': 'linear', 'noise_sigma': 0.2,
-                          'wscale': 0.02}
-    assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1}
+                          'noise_until': None, 'wscale': 0.02,
+                          'inject': 'none', 'upsample': 'deconv',
+                          'spectral_norm': False}
+    assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1,
+                         'id_warmup': 0.0}
+    assert d['optimizer']['ema'] is None and d['train']['mode'] == 'cagan'
     assert d['optimizer']['lr'] == 2e-4 and d['optimizer']['beta1'] == 0.5
     assert d['train']['batch'] == 16 and d['train']['epochs'] == 50
     assert d['data']['worn_dropout'] == 0.0
