@@ -56,18 +56,26 @@ _CHAINER_TMP = re.compile(r'^(tmp.+|log[a-z0-9_]{8})$')
 
 
 def make_generator(config, seed=None):
-    """The generator a resolved config describes (weights from ``seed``)."""
-    return cagan.Generator(ch=config['model']['ch'],
-                           size=config['data']['size'],
-                           wscale=config['model']['wscale'], seed=seed)
+    """The generator a resolved config describes (weights from ``seed``):
+    ``model.inject`` ``'gen'`` or ``'both'`` re-injects its inputs,
+    ``model.upsample`` chooses its upsampling."""
+    model = config['model']
+    return cagan.Generator(ch=model['ch'], size=config['data']['size'],
+                           wscale=model['wscale'], seed=seed,
+                           inject=model['inject'] in ('gen', 'both'),
+                           upsample=model['upsample'])
 
 
 def make_discriminator(config, seed=None):
-    """The discriminator a resolved config describes."""
+    """The discriminator a resolved config describes: ``model.inject``
+    ``'both'`` re-injects its inputs, ``model.spectral_norm`` normalises
+    its weights."""
     model = config['model']
     return cagan.Discriminator(
         ch=model['ch'], size=config['data']['size'], head=model['head'],
-        noise_sigma=model['noise_sigma'], wscale=model['wscale'], seed=seed)
+        noise_sigma=model['noise_sigma'], wscale=model['wscale'], seed=seed,
+        inject=model['inject'] == 'both',
+        spectral_norm=model['spectral_norm'])
 
 
 def prepare(config, out):

@@ -2,19 +2,21 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 import numpy
-from chainer import backend
+from chainer import backend, link_hooks
 
 from cagan.kernels import leaky_relu
 from cagan.kernels.noise import AddNoise
+from cagan.links._resample import beside, pyramid
 from cagan.links._sizes import as_size, check_size, check_width
 from cagan.links.connection import Convolution2D
 from cagan.links.instance_normalization import InstanceNormalization
 
-HEADS = ('linear', 'patch')
+HEADS = ('linear', 'patch', 'patch16')
 
 
 class Discriminator(chainer.Chain):
-    """CAGAN's discriminator D(human, article), layer for layer the reference article's.
+    """CAGAN's discriminator D(human, article), layer for layer the reference
+    article's by default.
 
     Five 4x4 stride-2 convolutions, 6 -> ch/8 -> ch/4 -> ch/2 -> ch -> ch
     channels, instance norm on all but the first, leaky ReLU (slope 0.2), and
@@ -23,8 +25,13 @@ class Discriminator(chainer.Chain):
     * ``head='linear'`` (the reference article): a Linear layer ``l4`` over the whole
       ``(H/32, W/32)`` map, one logit per pair, shape ``(B, 1)``. The reference article
       hard-coded an 8x8 map (256x256 images); here it is sized from ``size``.
-    * ``head='patch'``: the paper's PatchGAN-like map, a 3x3 convolution
-      ``c5`` to one channel, one logit per position, ``(B, 1, H/32, W/32)``.
+    * ``head='patch'``: a PatchGAN-like map, a 3x3 convolution ``c5`` (pad 1)
+      to one channel on the stride-32 map, one logit per position,
+      ``(B, 1, H/32, W/32)``.
+    * ``head='patch16'``: the paper's patch discriminator as its
+      reimplementations read it, the same ``c5`` on the stride-16 map (after
+      ``c3`` and ``bn3``): ``(B, 1, H/16, W/16)``, 8x6 logits at 128x96.
+      ``c4`` and ``bn4`` are not built; sizes need only be multiples of 16.
 
     In train mode, Gaussian noise of standard deviation ``noise_sigma`` is
     added to the input and after every convolution (after its norm), as the
@@ -39,14 +46,39 @@ class Discriminator(chainer.Chain):
     reference article's (``c0``..``c4``, ``bn0``..``bn4``, ``l4``); ``bn0`` is unused, as in
     the reference article.
 
+    Two more options, off by default (the reference article):
+
+    * ``inject=True``, input re-injection (the paper, section 3, "in both G
+      and D"): the 6 input channels (the pair, after the input noise),
+      2x2-average-pooled down to each layer's input size, are concatenated
+      after that input for ``c1``..``c4`` and a patch head's ``c5``; each
+      takes 6 more channels (``c1.W``: ``(ch/4, ch/8 + 6, 4, 4)``). The
+      linear head reads the map alone.
+    * ``spectral_norm=True``, spectral normalisation (Miyato, Kataoka,
+      Koyama and Yoshida, ICLR 2018): every convolution and the linear head
+      compute with ``W / sigma(W)``, ``sigma`` the largest singular value of
+      ``W`` as a ``(out, in * kh * kw)`` matrix, estimated by one power
+      iteration per train-mode call
+      (``chainer.link_hooks.SpectralNormalization``). Each such layer keeps
+      its estimate of the first left singular vector as the persistent
+      ``W_u`` (``(out,)``; saved and loaded with the weights, so a resumed
+      run goes on exactly); it starts from ``seed``, not from NumPy's global
+      generator. The parameters are unchanged: ``W`` is the unnormalised
+      weight the optimizer updates.
+
     Args:
         ch (int): base width, a positive multiple of 8 (the reference article: 512).
-        size (int or (int, int)): image (height, width), multiples of 32.
-        head (str): ``'linear'`` or ``'patch'``.
+        size (int or (int, int)): image (height, width), multiples of 32
+            (of 16 for ``head='patch16'``).
+        head (str): ``'linear'``, ``'patch'`` or ``'patch16'``.
         noise_sigma (float): noise standard deviation; 0 turns noise off.
         wscale (float): standard deviation of the initial weights.
-        seed (int or None): seed of the initial weights and of the noise
-            (None: fresh entropy); the global NumPy RNG is never used.
+        seed (int or None): seed of the initial weights, of ``W_u`` and of
+            the noise (None: fresh entropy); the global NumPy RNG is never
+            used.
+        inject (bool): concatenate the downsampled pair before every layer
+            after ``c0`` (but ``l4``).
+        spectral_norm (bool): spectrally normalise every weight.
 
     Raises:
         cagan.errors.SizeError: for a width or a size it cannot take.
@@ -56,35 +88,51 @@ class Discriminator(chainer.Chain):
     in_channels = 6
 
     def __init__(self, ch=512, size=(256, 256), head='linear',
-                 noise_sigma=0.2, wscale=0.02, seed=None):
+                 noise_sigma=0.2, wscale=0.02, seed=None, inject=False,
+                 spectral_norm=False):
         super().__init__()
         check_width('Discriminator', ch)
-        bottom = check_size('Discriminator', size, n_down=5, multiple=32)
         if head not in HEADS:
             raise ValueError('Discriminator: head must be one of {}, got {!r}'
                              .format(HEADS, head))
+        # Stride-2 convolutions before the head.
+        self.n_down = 4 if head == 'patch16' else 5
+        bottom = check_size('Discriminator', size, n_down=self.n_down,
+                            multiple=1 << self.n_down)
         self.ch = ch
         self.size = as_size(size)
         self.head = head
         self.noise_sigma = noise_sigma
+        self.inject = bool(inject)
+        self.spectral_norm = bool(spectral_norm)
         self.seed_noise(seed)
-        w = chainer.initializers.Normal(
-            wscale, rng=numpy.random.default_rng(seed))
+        rng = numpy.random.default_rng(seed)
+        w = chainer.initializers.Normal(wscale, rng=rng)
+        # Extra input channels of every layer after c0 but l4.
+        k = self.in_channels if self.inject else 0
         with self.init_scope():
             self.c0 = Convolution2D(6, ch // 8, 4, 2, 1, initialW=w)
-            self.c1 = Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
-            self.c2 = Convolution2D(ch // 4, ch // 2, 4, 2, 1, initialW=w)
-            self.c3 = Convolution2D(ch // 2, ch, 4, 2, 1, initialW=w)
-            self.c4 = Convolution2D(ch, ch, 4, 2, 1, initialW=w)
+            self.c1 = Convolution2D(ch // 8 + k, ch // 4, 4, 2, 1, initialW=w)
+            self.c2 = Convolution2D(ch // 4 + k, ch // 2, 4, 2, 1, initialW=w)
+            self.c3 = Convolution2D(ch // 2 + k, ch, 4, 2, 1, initialW=w)
+            if head != 'patch16':
+                self.c4 = Convolution2D(ch + k, ch, 4, 2, 1, initialW=w)
             if head == 'linear':
                 self.l4 = L.Linear(bottom[0] * bottom[1] * ch, 1, initialW=w)
             else:
-                self.c5 = Convolution2D(ch, 1, 3, 1, 1, initialW=w)
+                self.c5 = Convolution2D(ch + k, 1, 3, 1, 1, initialW=w)
             self.bn0 = InstanceNormalization(ch // 8)
             self.bn1 = InstanceNormalization(ch // 4)
             self.bn2 = InstanceNormalization(ch // 2)
             self.bn3 = InstanceNormalization(ch)
-            self.bn4 = InstanceNormalization(ch)
+            if head != 'patch16':
+                self.bn4 = InstanceNormalization(ch)
+        if self.spectral_norm:
+            # After the weights, whose draws stay those of spectral_norm=False;
+            # u vectors in name order (children() sorts).
+            for link in self.children():
+                if not isinstance(link, InstanceNormalization):
+                    link.add_hook(SpectralNormalization(rng))
 
     def seed_noise(self, seed):
         """Restart the noise from ``seed`` (None: fresh entropy).
@@ -140,7 +188,8 @@ class Discriminator(chainer.Chain):
         Returns:
             ~chainer.Variable: logits in ``x``'s dtype (log-odds that the
             pair is a real one), ``(B, 1)`` for the linear head, ``(B, 1,
-            H/32, W/32)`` for the patch head.
+            H/32, W/32)`` for ``'patch'``, ``(B, 1, H/16, W/16)`` for
+            ``'patch16'``.
         """
         if tuple(x.shape[2:]) != self.size:
             raise ValueError(
@@ -149,13 +198,40 @@ class Discriminator(chainer.Chain):
         # Computed in the weights' dtype (float16 under mixed precision, see
         # cagan.precision); the logits come back in the caller's.
         dtype = x.dtype
-        h = self._add_noise(F.cast(x, self.c0.W.dtype))
-        h = leaky_relu(self._add_noise(self.c0(h)))
-        h = leaky_relu(self._add_noise(self.bn1(self.c1(h))))
-        h = leaky_relu(self._add_noise(self.bn2(self.c2(h))))
-        h = leaky_relu(self._add_noise(self.bn3(self.c3(h))))
-        h = leaky_relu(self._add_noise(self.bn4(self.c4(h))))
+        x = self._add_noise(F.cast(x, self.c0.W.dtype))
+        # The (noisy) pair at each size a layer reads, pooled once per call.
+        copies = pyramid(x, self.n_down) if self.inject else None
+        h = leaky_relu(self._add_noise(self.c0(x)))
+        layers = [(self.c1, self.bn1), (self.c2, self.bn2),
+                  (self.c3, self.bn3)]
+        if self.head != 'patch16':
+            layers.append((self.c4, self.bn4))
+        for k, (conv, norm) in enumerate(layers, 1):
+            h = leaky_relu(self._add_noise(norm(conv(
+                beside(h, copies, 1 << k)))))
         if chainer.config.train and self.noise_sigma:
             self.noise_step += 1
-        return F.cast(self.l4(h) if self.head == 'linear' else self.c5(h),
-                      dtype)
+        if self.head == 'linear':
+            return F.cast(self.l4(h), dtype)
+        return F.cast(self.c5(beside(h, copies, 1 << self.n_down)), dtype)
+
+
+class SpectralNormalization(link_hooks.SpectralNormalization):
+    """Chainer's spectral normalisation hook (one power iteration, eps
+    1e-6), whose vector ``u`` (the persistent ``W_u``, ``(out,)``) starts
+    from ``rng`` (a ``numpy.random.Generator``) rather than from the
+    global NumPy generator. For links whose weights exist when it is
+    added, as all of the discriminator's do."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self._rng = rng
+
+    def _prepare_parameters(self, link, input_variable=None):
+        # Chainer draws u with link.xp.random.normal: global state.
+        weight = getattr(link, self.weight_name)
+        u = self._rng.standard_normal(weight.shape[self.axis])
+        setattr(link, self.vector_name,
+                link.device.send(u.astype(weight.dtype)))
+        link.register_persistent(self.vector_name)
+        self._initialized = True

@@ -3,13 +3,18 @@ import chainer.functions as F
 import numpy
 
 from cagan.kernels import relu
+from cagan.links._resample import beside, pyramid
 from cagan.links._sizes import as_size, check_size, check_width
-from cagan.links.connection import Convolution2D, Deconvolution2D
+from cagan.links.connection import (
+    Convolution2D, Deconvolution2D, ResizeConvolution2D)
 from cagan.links.instance_normalization import InstanceNormalization
 
 
+UPSAMPLES = ('deconv', 'resize')
+
+
 class Generator(chainer.Chain):
-    """CAGAN's generator G, layer for layer the reference article's.
+    """CAGAN's generator G, layer for layer the reference article's by default.
 
     Encoder: four 4x4 stride-2 convolutions, 9 -> ch/8 -> ch/4 -> ch/2 -> ch
     channels, ReLU, instance norm on all but the first. Decoder: four 4x4
@@ -23,6 +28,28 @@ class Generator(chainer.Chain):
     ``chainer.serializers.load_npz`` or :func:`cagan.serialization.load_npz`.
     ``bn0`` is built but, as in the reference article, never used.
 
+    Two options, off by default (the reference article's network, bit for
+    bit); names stay the same, shapes change:
+
+    * ``inject=True``, input re-injection (the paper, section 3: "we use
+      always the last 6 channels of any intermediate layer (in both G and
+      D) to store downsampled copies of the inputs"). The 9 input channels
+      ``(x_i, y_i, y_j)``, 2x2-average-pooled down to each layer's input
+      size, are concatenated after that input (its last 9 channels) for
+      every layer after ``c0``; each such layer takes 9 more channels
+      (``c1.W``: ``(ch/4, ch/8 + 9, 4, 4)``, ``dc0.W``: ``(ch + 9, ch/2,
+      4, 4)``). Concatenated rather than written over learned channels, so
+      narrow networks lose none.
+    * ``upsample='resize'``, resize-convolution (Odena, Dumoulin and Olah,
+      "Deconvolution and Checkerboard Artifacts", Distill 2016): each of
+      ``dc0``..``dc3`` is nearest-neighbour x2 upsampling, then a 3x3,
+      stride 1, pad 1 convolution, a
+      :class:`~cagan.links.ResizeConvolution2D` (``dc0.W``: ``(ch/2, ch,
+      3, 3)``, a convolution's layout), which cannot paint the
+      checkerboard that a 4x4 stride-2 deconvolution's uneven overlaps
+      paint. With ``inject``, the copies join each decoder layer's input
+      before its upsampling, as for ``'deconv'``.
+
     Args:
         ch (int): base width, a positive multiple of 8 (the reference article: 512).
         size (int or (int, int)): image (height, width) this generator is
@@ -31,41 +58,59 @@ class Generator(chainer.Chain):
         wscale (float): standard deviation of the initial weights.
         seed (int or None): seed of the initial weights (None: fresh
             entropy); the global NumPy RNG is never used.
+        inject (bool): concatenate downsampled inputs before every layer
+            after ``c0``.
+        upsample (str): ``'deconv'`` (the reference article) or ``'resize'``.
 
     Raises:
         cagan.errors.SizeError: for a width or a size it cannot take.
+        ValueError: for an unknown ``upsample``.
     """
 
     in_channels = 9
     out_channels = 4
 
-    def __init__(self, ch=512, size=(256, 256), wscale=0.02, seed=None):
+    def __init__(self, ch=512, size=(256, 256), wscale=0.02, seed=None,
+                 inject=False, upsample='deconv'):
         super().__init__()
         check_width('Generator', ch)
         check_size('Generator', size, n_down=4, multiple=16)
+        if upsample not in UPSAMPLES:
+            raise ValueError('Generator: upsample must be one of {}, got {!r}'
+                             .format(UPSAMPLES, upsample))
         self.ch = ch
         self.size = as_size(size)
+        self.inject = bool(inject)
+        self.upsample = upsample
+        # Extra input channels of every layer after c0.
+        k = self.in_channels if self.inject else 0
         w = chainer.initializers.Normal(
             wscale, rng=numpy.random.default_rng(seed))
+        if upsample == 'deconv':
+            def up(n_in, n_out):
+                return Deconvolution2D(n_in, n_out, 4, 2, 1, initialW=w)
+        else:
+            def up(n_in, n_out):
+                return ResizeConvolution2D(n_in, n_out, initialW=w)
         with self.init_scope():
             self.c0 = Convolution2D(9, ch // 8, 4, 2, 1, initialW=w)
-            self.c1 = Convolution2D(ch // 8, ch // 4, 4, 2, 1, initialW=w)
-            self.c2 = Convolution2D(ch // 4, ch // 2, 4, 2, 1, initialW=w)
-            self.c3 = Convolution2D(ch // 2, ch, 4, 2, 1, initialW=w)
+            self.c1 = Convolution2D(ch // 8 + k, ch // 4, 4, 2, 1, initialW=w)
+            self.c2 = Convolution2D(ch // 4 + k, ch // 2, 4, 2, 1, initialW=w)
+            self.c3 = Convolution2D(ch // 2 + k, ch, 4, 2, 1, initialW=w)
             self.bn0 = InstanceNormalization(ch // 8)
             self.bn1 = InstanceNormalization(ch // 4)
             self.bn2 = InstanceNormalization(ch // 2)
             self.bn3 = InstanceNormalization(ch)
-            self.dc0 = Deconvolution2D(ch, ch // 2, 4, 2, 1, initialW=w)
-            self.dc1 = Deconvolution2D(ch // 2, ch // 4, 4, 2, 1, initialW=w)
-            self.dc2 = Deconvolution2D(ch // 4, ch // 8, 4, 2, 1, initialW=w)
-            self.dc3 = Deconvolution2D(ch // 8, 4, 4, 2, 1, initialW=w)
+            self.dc0 = up(ch + k, ch // 2)
+            self.dc1 = up(ch // 2 + k, ch // 4)
+            self.dc2 = up(ch // 4 + k, ch // 8)
+            self.dc3 = up(ch // 8 + k, 4)
             self.dbn0 = InstanceNormalization(ch // 2)
             self.dbn1 = InstanceNormalization(ch // 4)
             self.dbn2 = InstanceNormalization(ch // 8)
 
     def forward(self, x):
-        """The reference article's forward pass.
+        """The reference article's forward pass, with the options chosen.
 
         Args:
             x: ``(B, 9, H, W)`` float32, the channel concatenation of
@@ -79,14 +124,17 @@ class Generator(chainer.Chain):
         # The weights' dtype inside (float16 under mixed precision, see
         # cagan.precision), the caller's outside.
         dtype = x.dtype
-        h1 = relu(self.c0(F.cast(x, self.c0.W.dtype)))
-        h2 = relu(self.bn1(self.c1(h1)))
-        h3 = relu(self.bn2(self.c2(h2)))
-        h = relu(self.bn3(self.c3(h3)))
-        h = relu(self.dbn0(self.dc0(h))) + h3
-        h = relu(self.dbn1(self.dc1(h))) + h2
-        h = relu(self.dbn2(self.dc2(h))) + h1
-        return F.cast(F.sigmoid(self.dc3(h)), dtype)
+        x = F.cast(x, self.c0.W.dtype)
+        # The inputs at each size a layer reads, pooled once per call.
+        copies = pyramid(x, 4) if self.inject else None
+        h1 = relu(self.c0(x))
+        h2 = relu(self.bn1(self.c1(beside(h1, copies, 2))))
+        h3 = relu(self.bn2(self.c2(beside(h2, copies, 4))))
+        h = relu(self.bn3(self.c3(beside(h3, copies, 8))))
+        h = relu(self.dbn0(self.dc0(beside(h, copies, 16)))) + h3
+        h = relu(self.dbn1(self.dc1(beside(h, copies, 8)))) + h2
+        h = relu(self.dbn2(self.dc2(beside(h, copies, 4)))) + h1
+        return F.cast(F.sigmoid(self.dc3(beside(h, copies, 2))), dtype)
 
     def swap(self, x_i, y_i, y_j):
         """Dress the person of ``x_i``, who wears ``y_i``, in article ``y_j``.
