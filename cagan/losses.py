@@ -8,6 +8,9 @@ positions (the paper's sum over lambda, mu, divided by their count).
 
 The reference article writes the fake terms as ``(1 - log D)``; the intended term,
 the paper's and the one here, is ``log(1 - D)``.
+
+:func:`supervised_loss` is not CAGAN's: it is the supervised reference's
+L1 to the true swap (``train.mode: supervised``), an upper bound.
 """
 
 import chainer.functions as F
@@ -97,3 +100,22 @@ def gen_loss(loss_adv, loss_cyc, loss_id, gamma_adv=1.0, gamma_cyc=1.0,
     The defaults are the reference article's and the paper's weights, 1 : 1 : 0.1.
     """
     return gamma_adv * loss_adv + gamma_cyc * loss_cyc + gamma_id * loss_id
+
+
+def supervised_loss(x_ij, truth):
+    """The supervised reference's loss, E ||x_ij - truth||_1: L1 to the true
+    swap.
+
+    Not CAGAN's objective (CAGAN never sees the true swap, which real
+    photos do not have): it trains the same generator as far as it can go
+    at a size and budget, an upper bound for CAGAN's result.
+
+    Args:
+        x_ij: float32 ``(B, 3, H, W)`` in [0, 1], the generator's swap.
+        truth: float32 ``(B, 3, H, W)`` in [0, 1], the person truly wearing
+            y_j.
+
+    Returns:
+        ~chainer.Variable: float32 scalar, the mean absolute difference.
+    """
+    return F.mean_absolute_error(x_ij, truth)

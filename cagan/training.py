@@ -6,8 +6,15 @@ One seed (``train.seed``) reaches everything: the networks' initial weights,
 the discriminator's noise, the triplets, the epoch orders and the preview's
 choice of people and articles, each from its own child of the seed, so two
 CPU runs of one config end with the same weights.
+
+``train.mode`` chooses the step: CAGAN's (:class:`~cagan.updater.CAGANUpdater`
+on triplets) or the supervised reference's
+(:class:`~cagan.updater.SupervisedUpdater` on the training ground truth, no
+discriminator). With ``optimizer.ema`` a moving average of G's weights is
+what previews, scores, ``gen_epoch_*.npz`` and ``gen_best.npz`` hold.
 """
 
+from pathlib import Path
 
 import chainer
 import numpy
@@ -15,12 +22,13 @@ from chainer.training import extensions
 
 import cagan.precision
 from cagan import distributed, run
-from cagan.data import dataset
+from cagan.data import dataset, held_out
 from cagan.data.held_out import (held_out_triplets, preview_batch,
                                  read_truth, truth_file)
+from cagan.errors import ConfigError, DataError
 from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
 from cagan.optimizers import linear_decay, make_adam
-from cagan.updater import CAGANUpdater
+from cagan.updater import CAGANUpdater, SupervisedUpdater
 
 LOSS_KEYS = ('gen/loss_adv', 'gen/loss_cyc', 'gen/loss_id', 'dis/loss')
 EVAL_KEYS = ('eval/changed_l1', 'eval/outside_l1', 'eval/cycle_error',
@@ -28,6 +36,10 @@ EVAL_KEYS = ('eval/changed_l1', 'eval/outside_l1', 'eval/cycle_error',
 PRINT_KEYS = ('epoch', 'iteration', 'gen/loss', 'gen/loss_adv',
               'gen/loss_cyc', 'gen/loss_id', 'gen/alpha', 'dis/loss',
               'eval/changed_l1', 'elapsed_time')
+#: The supervised reference's (no discriminator, one loss).
+SUPERVISED_LOSS_KEYS = ('gen/loss',)
+SUPERVISED_PRINT_KEYS = ('epoch', 'iteration', 'gen/loss', 'gen/alpha',
+                         'eval/changed_l1', 'elapsed_time')
 
 
 def child_seeds(seed):
@@ -37,6 +49,41 @@ def child_seeds(seed):
     return dict(zip(names, (int(s) for s in states)))
 
 
+def truth_examples(config, seed, comm=None):
+    """The supervised reference's data: the training ground truth
+    (``truth.txt`` at the dataset's root) as a
+    :class:`~cagan.data.dataset.TruthDataset` of ``(x_i, y_i, y_j, x_ij)``.
+
+    Args:
+        config (dict): a resolved config.
+        seed (int): seed of the flips.
+        comm: a ChainerMN communicator (each rank takes every
+            ``comm.size``-th swap) or None.
+
+    Raises:
+        cagan.errors.DataError: no such folder, no training ground truth,
+            or unreadable rows or images.
+        cagan.errors.ConfigError: ``data.worn_dropout`` is set (CAGAN's
+            alone: the supervised step always shows y_i).
+    """
+    data = config['data']
+    if data['worn_dropout']:
+        raise ConfigError('data.worn_dropout is for train.mode cagan; the '
+                          'supervised mode always shows y_i (set it to 0)')
+    root = Path(data['root'])
+    if not root.is_dir():
+        raise DataError(['{}: no such dataset folder'.format(root)])
+    found = held_out.truth_file(root, 'train')
+    if found is None:
+        raise DataError(['{}: has no training ground truth (truth.txt); '
+                         'train.mode supervised needs data made by '
+                         'scripts/make_synthetic.py'.format(root)])
+    rows = held_out.read_truth_rows(found)
+    if comm is not None:
+        usable = len(rows) - len(rows) % comm.size
+        rows = rows[comm.rank:usable:comm.size]
+    return distributed.agree(comm, dataset.TruthDataset, rows, data['size'],
+                             seed=seed, flip=data['flip'])
 
 
 def make_trainer(config, out, device='@numpy', progress=False, comm=None,
@@ -47,8 +94,10 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
         config (dict): a resolved config (:func:`cagan.config.load`).
         out (str or pathlib.Path): the run's folder: the resolved config,
             ``log``, ``loss.png``, ``alpha.png``, ``eval.png``,
-            ``snapshot_iter_*``, ``gen_epoch_*.npz``, ``dis_epoch_*.npz``,
-            ``gen_best.npz``, ``preview/``.
+            ``snapshot_iter_*``, ``gen_epoch_*.npz``, ``dis_epoch_*.npz``
+            (not in supervised mode), ``gen_best.npz``, ``preview/``. With
+            ``optimizer.ema``, the ``gen_*.npz`` hold G's moving average;
+            the snapshots hold both it and G's own weights.
         device: a Chainer device specifier (``'@numpy'``, ``'@cupy:0'``,
             ``0``, ``-1``).
         progress (bool): show a progress bar.
@@ -70,16 +119,21 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     device = chainer.get_device(device)
     cagan.precision.check(precision, device)
     data, train = config['data'], config['train']
+    supervised = train['mode'] == 'supervised'
     seeds = child_seeds(train['seed'])
-    records = dataset.read_pairs_of(data['root'], 'train')
     if comm is not None:
         # Each rank: its own shard, triplets, orders and noise (same weights).
-        records = distributed.shard(records, comm.rank, comm.size)
         seeds = distributed.rank_seeds(seeds, comm.rank)
-    triplets = distributed.agree(comm, dataset.TripletDataset, records,
-                                 data['size'], seed=seeds['data'],
-                                 flip=data['flip'],
-                                 worn_dropout=data['worn_dropout'])
+    if supervised:
+        examples = truth_examples(config, seeds['data'], comm)
+    else:
+        records = dataset.read_pairs_of(data['root'], 'train')
+        if comm is not None:
+            records = distributed.shard(records, comm.rank, comm.size)
+        examples = distributed.agree(comm, dataset.TripletDataset, records,
+                                     data['size'], seed=seeds['data'],
+                                     flip=data['flip'],
+                                     worn_dropout=data['worn_dropout'])
     preview = preview_batch(config, seeds['preview'])
     swaps = config['evaluate']['swaps']
     if swaps:
@@ -90,8 +144,14 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
                                      seeds['preview'], swaps)
     with cagan.precision.building(precision):
         gen = run.make_generator(config, seeds['gen'])
-        dis = run.make_discriminator(config, seeds['dis'])
-    if comm is not None:
+        dis = (None if supervised else
+               run.make_discriminator(config, seeds['dis']))
+    opt = config['optimizer']
+    # float32 whatever the precision: the average's small steps would
+    # vanish in float16. The updater copies G's weights into it.
+    gen_ema = (None if opt['ema'] is None else
+               run.make_generator(config, seeds['gen']))
+    if comm is not None and dis is not None:
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
     if comm is None:
@@ -101,26 +161,38 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
         distributed.prepare(comm, config, out)
 
     device.use()
-    gen.to_device(device)
-    dis.to_device(device)
-    opt = config['optimizer']
-    dis_lr = opt['lr'] if opt['dis_lr'] is None else opt['dis_lr']
+    networks = [('gen', gen, opt['lr'])]
+    if dis is not None:
+        # Two time-scale rates (Heusel et al. 2017) when dis_lr is set.
+        networks.append(('dis', dis, opt['lr'] if opt['dis_lr'] is None
+                         else opt['dis_lr']))
+    for _, link, _ in networks:
+        link.to_device(device)
     optimizers = {name: make_adam(link, lr, opt['beta1'], opt['beta2'],
                                   precision)
-                  for name, link, lr in (('gen', gen, opt['lr']),
-                                         ('dis', dis, dis_lr))}
+                  for name, link, lr in networks}
     if comm is not None:
         # Gradients averaged over the ranks before every update.
         optimizers = {name: distributed.multi_node_optimizer(o, comm)
                       for name, o in optimizers.items()}
-    iterator = dataset.make_iterator(triplets, train['batch'],
+    iterator = dataset.make_iterator(examples, train['batch'],
                                      seed=seeds['order'],
                                      n_processes=data['loaders'])
-    loss = config['loss']
-    updater = CAGANUpdater(iterator, optimizers, device=device,
-                           gamma_adv=loss['gamma_adv'],
-                           gamma_cyc=loss['gamma_cyc'],
-                           gamma_id=loss['gamma_id'])
+    # Schedules in epochs become iterations of this rank's data.
+    per_epoch = len(examples) / train['batch']
+    if supervised:
+        updater = SupervisedUpdater(iterator, optimizers, device=device,
+                                    gen_ema=gen_ema, ema=opt['ema'])
+    else:
+        loss, until = config['loss'], config['model']['noise_until']
+        updater = CAGANUpdater(
+            iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
+            gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
+            id_warmup=loss['id_warmup'] * per_epoch,
+            noise_until=None if until is None else until * per_epoch,
+            gen_ema=gen_ema, ema=opt['ema'])
+    # What previews, scores and the saved generators show.
+    shown = gen if gen_ema is None else gen_ema
     epochs = train['epochs']
     trainer = chainer.training.Trainer(updater, (epochs, 'epoch'),
                                        out=str(out))
@@ -145,28 +217,31 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
         trigger=log_every, postprocess=ranks and (lambda e: e.update(ranks))))
     # Points every log_every iterations, drawn with the previews.
     preview_every = EveryOrEnd(config['preview']['every'], epochs)
-    extend_root(PlotReport(list(LOSS_KEYS), 'iteration', log_every,
+    extend_root(PlotReport(list(SUPERVISED_LOSS_KEYS if supervised
+                                else LOSS_KEYS), 'iteration', log_every,
                            filename='loss.png', draw_trigger=preview_every))
     extend_root(PlotReport(['gen/alpha'], 'iteration', log_every,
                            filename='alpha.png', draw_trigger=preview_every))
-    extend_root(extensions.PrintReport(list(PRINT_KEYS)))
+    extend_root(extensions.PrintReport(list(SUPERVISED_PRINT_KEYS
+                                            if supervised else PRINT_KEYS)))
     if progress:
         extend_root(extensions.ProgressBar(update_interval=1))
     if opt['decay_from'] is not None and opt['decay_from'] < epochs:
-        per_epoch = len(triplets) / train['batch']
         for optimizer in optimizers.values():
             trainer.extend(linear_decay(optimizer,
                                         round(opt['decay_from'] * per_epoch),
                                         round(epochs * per_epoch)))
     if swaps:
-        extend_root(Evaluation(gen, truth, held_out, device))
+        extend_root(Evaluation(shown, truth, held_out, device))
         extend_root(PlotReport(list(EVAL_KEYS), 'epoch', (1, 'epoch'),
                                filename='eval.png'))
-    extend_root(Preview(gen, *preview, device=device), trigger=preview_every)
-    extend_root(extensions.snapshot_object(gen, run.GEN_NAME),
+    extend_root(Preview(shown, *preview, device=device),
+                trigger=preview_every)
+    extend_root(extensions.snapshot_object(shown, run.GEN_NAME),
                 trigger=(1, 'epoch'))
-    extend_root(extensions.snapshot_object(dis, run.DIS_NAME),
-                trigger=(1, 'epoch'))
+    if dis is not None:
+        extend_root(extensions.snapshot_object(dis, run.DIS_NAME),
+                    trigger=(1, 'epoch'))
     # Snapshots run last (priority -100): they hold the state after every
     # other extension of the same iteration, the log's entry included.
     # Several ranks: one snapshot per rank, resumed at an iteration all have.

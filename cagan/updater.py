@@ -1,24 +1,130 @@
+"""The training steps: CAGAN's (G's update, then D's) and the supervised
+reference's (G alone, L1 to the true swap), with the schedules they apply
+(id-weight warm-up, annealed instance noise) and the moving average of G."""
+
 import math
 
 import chainer
 import chainer.functions as F
+import numpy
 from chainer import backend
 from chainer.dataset import convert
 from chainer.training import updaters
 
 from cagan import losses, precision
+from cagan.optimizers import copy_weights, update_average
 from cagan.data.neutral import NEUTRAL_GREY
 from cagan.errors import NonFiniteLossError
 
 
-class CAGANUpdater(updaters.StandardUpdater):
+def id_weight(gamma_id, iteration, warmup):
+    """gamma_id at ``iteration`` of a linear warm-up:
+    ``gamma_id * min(1, t / warmup)``. The id loss pulls alpha to 0 from
+    the first step, before D can tell which article a person wears; rising
+    slowly, it lets G learn to repaint first.
+
+    Args:
+        gamma_id (float): the id loss's full weight.
+        iteration (int): ``t``, the update being made (1 at the first, as the
+            log counts).
+        warmup (float): iterations to reach ``gamma_id``; 0: no warm-up.
+
+    Returns:
+        float: the weight, ``gamma_id`` itself once warmed up.
+    """
+    if iteration >= warmup:
+        return gamma_id
+    return gamma_id * (iteration / warmup)
+
+
+def noise_level(sigma, iteration, until):
+    """The discriminator's noise at ``iteration`` of a linear annealing:
+    ``sigma * max(0, 1 - t / until)`` (annealed instance noise: Sonderby et
+    al. 2017, "Amortised MAP inference"; Arjovsky and Bottou 2017). The
+    noise blurs real and fake pairs together early, while they share no
+    support, and is gone when D must tell fine details apart.
+
+    Args:
+        sigma (float): the standard deviation at the start.
+        iteration (int): ``t``, the update being made (1 at the first).
+        until (float or None): iterations at which it reaches 0; None:
+            constant ``sigma``.
+
+    Returns:
+        float: the standard deviation, >= 0.
+    """
+    if until is None:
+        return sigma
+    if iteration >= until:
+        return 0.0
+    return sigma * (1.0 - iteration / until)
+
+
+class _GeneratorUpdater(updaters.StandardUpdater):
+    """What both updaters share: the moving average of G's weights, the
+    refusal of non-finite losses, and the snapshot's extra state."""
+
+    def __init__(self, iterator, optimizers, converter, device, gen_ema, ema,
+                 **kwargs):
+        super().__init__(iterator, optimizers, converter=converter,
+                         device=device, **kwargs)
+        if (gen_ema is None) != (ema is None):
+            raise ValueError('a moving average needs both gen_ema and ema')
+        if ema is not None and not 0 <= ema <= 1:
+            raise ValueError('ema is a decay in [0, 1], got {}'.format(ema))
+        self.gen_ema = gen_ema
+        self.ema = ema
+        if gen_ema is not None:
+            gen = self.get_optimizer('gen').target
+            wrong = sorted(name for name, p in gen_ema.namedparams()
+                           if p.dtype != numpy.float32)
+            if wrong:
+                # Small steps (1 - d)(w - w_ema) vanish in float16.
+                raise ValueError('gen_ema must hold float32 weights; {} is '
+                                 'not'.format(wrong[0]))
+            gen_ema.to_device(gen.device)
+            copy_weights(gen_ema, gen)
+
+    def average(self):
+        """Move the average of G's weights (if any) after G's update (this
+        iteration's: ``t = iteration + 1``); see
+        :func:`cagan.optimizers.update_average`."""
+        if self.gen_ema is not None:
+            update_average(self.gen_ema, self.get_optimizer('gen').target,
+                           self.ema, self.iteration + 1)
+
+    def serialize(self, serializer):
+        """The iterator, optimizers and iteration (as ``StandardUpdater``),
+        the loss scales and float32 master weights of mixed precision (see
+        :func:`cagan.precision.serialize`), and the average of G's weights
+        when there is one."""
+        super().serialize(serializer)
+        for name, optimizer in self.get_all_optimizers().items():
+            precision.serialize(optimizer, serializer['precision_' + name])
+        if self.gen_ema is not None:
+            self.gen_ema.serialize(serializer['gen_ema'])
+
+    def _check_finite(self, prefix, values):
+        for name, value in values.items():
+            number = float(value.array)
+            if not math.isfinite(number):
+                raise NonFiniteLossError(
+                    'training stopped at iteration {}: {}/{} is {}; the '
+                    'networks were not updated with it and nothing saved was '
+                    'overwritten (try a lower learning rate, or resume from '
+                    'the last snapshot)'.format(self.iteration + 1, prefix,
+                                                name, number))
+
+
+class CAGANUpdater(_GeneratorUpdater):
     """One CAGAN training step: the generator's update, then the discriminator's.
 
     For a batch of triplets (x_i, y_i, y_j):
 
     1. ``x_ij, alpha = G(x_i, y_i, y_j)``; ``x_iji = G(x_ij, y_j, y_i)``;
        G's loss ``gamma_adv L_adv(D(x_ij, y_j)) + gamma_cyc L_cyc + gamma_id
-       L_id`` (see :mod:`cagan.losses`); G's update.
+       L_id`` (see :mod:`cagan.losses`); G's update; the average of G's
+       weights follows (if any).
     2. D's loss on the real pair (x_i, y_i), the fake pair (x_ij, y_j), with
        the graph cut at x_ij, and the mismatched pair (x_i, y_j), in one
        batched call (instance norm is per sample, so batching changes no
@@ -32,11 +138,16 @@ class CAGANUpdater(updaters.StandardUpdater):
     and ``dis`` (as a Trainer does): ``gen/loss``, ``gen/loss_adv``,
     ``gen/loss_cyc``, ``gen/loss_id``, ``gen/alpha`` (mean alpha, the
     repainted fraction: near 0 or 1 means training failed), ``dis/loss``,
-    ``dis/loss_real``, ``dis/loss_fake``, ``dis/loss_wrong``.
+    ``dis/loss_real``, ``dis/loss_fake``, ``dis/loss_wrong``; with an id
+    warm-up also ``gen/gamma_id``, with annealed noise ``dis/noise_sigma``
+    (the values this step used).
 
     A NaN or infinite loss raises :class:`~cagan.errors.NonFiniteLossError`
     naming the iteration and the loss, before the update that would use it,
     so the weights (and whatever a snapshot later saves) stay finite.
+
+    Schedules follow the iteration ``t`` (1 at the first update), which
+    snapshots hold, so a resumed run goes on exactly.
 
     Args:
         iterator: yields lists of ``(x_i, y_i, y_j)`` triplets, each a
@@ -49,22 +160,38 @@ class CAGANUpdater(updaters.StandardUpdater):
         converter: batch to ``(x_i, y_i, y_j)`` arrays of ``(B, 3, H, W)``.
         device: where the networks and batches go (``-1``/``'@numpy'``,
             ``0``/``'@cupy:0'``, ...), as in ``StandardUpdater``.
-        gamma_adv, gamma_cyc, gamma_id (float): loss weights; the reference article's
-            1 : 1 : 0.1 by default.
+        gamma_adv, gamma_cyc, gamma_id (float): loss weights; the reference
+            article's 1 : 1 : 0.1 by default.
+        id_warmup (float): iterations over which the id weight rises
+            linearly from 0 to ``gamma_id`` (:func:`id_weight`); 0: none.
+        noise_until (float or None): iteration at which D's noise has fallen
+            linearly from D's ``noise_sigma`` to 0 (:func:`noise_level`);
+            None: constant.
+        gen_ema (cagan.Generator or None): a second generator of the same
+            config, float32, holding the moving average of G's weights; it
+            starts as G's weights (copied here), moves after every G update
+            and is saved in snapshots. None: no average.
+        ema (float or None): the average's decay ``d`` (with ``gen_ema``),
+            e.g. 0.999; see :func:`cagan.optimizers.update_average`.
     """
 
     def __init__(self, iterator, optimizers, converter=convert.concat_examples,
                  device=None, gamma_adv=1.0, gamma_cyc=1.0, gamma_id=0.1,
+                 id_warmup=0, noise_until=None, gen_ema=None, ema=None,
                  **kwargs):
         if not isinstance(optimizers, dict) or set(optimizers) != {'gen',
                                                                    'dis'}:
             raise ValueError("CAGANUpdater needs optimizers {'gen': ..., "
                              "'dis': ...}")
-        super().__init__(iterator, optimizers, converter=converter,
-                         device=device, **kwargs)
+        super().__init__(iterator, optimizers, converter, device, gen_ema,
+                         ema, **kwargs)
         self.gamma_adv = gamma_adv
         self.gamma_cyc = gamma_cyc
         self.gamma_id = gamma_id
+        self.id_warmup = id_warmup
+        self.noise_until = noise_until
+        #: D's noise at the start of an annealing.
+        self.noise_sigma = self.get_optimizer('dis').target.noise_sigma
 
     def update_core(self):
         batch = self.get_iterator('main').next()
@@ -76,6 +203,10 @@ class CAGANUpdater(updaters.StandardUpdater):
             # where y_i is hidden; the cycle pass and D keep the real y_i.
             shown = arrays[3].reshape(-1, 1, 1, 1)
             worn = y_i * shown + NEUTRAL_GREY * (1 - shown)
+        if self.noise_until is not None:
+            # Both G's pass through D and D's own see this step's noise.
+            self.get_optimizer('dis').target.noise_sigma = noise_level(
+                self.noise_sigma, self.iteration + 1, self.noise_until)
         x_ij = self.update_gen(x_i, y_i, y_j, worn)
         self.update_dis(x_i, y_i, y_j, x_ij)
 
@@ -92,8 +223,11 @@ class CAGANUpdater(updaters.StandardUpdater):
         loss_adv = losses.adversarial_real(dis(F.concat((x_ij, y_j))))
         loss_cyc = losses.cycle_loss(x_i, x_iji)
         loss_id = losses.id_loss(alpha)
+        gamma_id = (id_weight(self.gamma_id, self.iteration + 1,
+                              self.id_warmup)
+                    if self.id_warmup else self.gamma_id)
         loss = losses.gen_loss(loss_adv, loss_cyc, loss_id, self.gamma_adv,
-                               self.gamma_cyc, self.gamma_id)
+                               self.gamma_cyc, gamma_id)
         report = {'loss': loss, 'loss_adv': loss_adv, 'loss_cyc': loss_cyc,
                   'loss_id': loss_id}
         self._check_finite('gen', report)
@@ -101,7 +235,10 @@ class CAGANUpdater(updaters.StandardUpdater):
         # computes afresh) are never computed here.
         precision.backward(loss, list(gen.params()), gen_opt)
         gen_opt.update()
+        self.average()
         report['alpha'] = F.mean(alpha)
+        if self.id_warmup:
+            report['gamma_id'] = gamma_id
         chainer.report(report, gen)
         return x_ij.array
 
@@ -121,28 +258,63 @@ class CAGANUpdater(updaters.StandardUpdater):
         dis.cleargrads()
         loss.backward(loss_scale=precision.loss_scale(dis_opt))
         dis_opt.update()
+        if self.noise_until is not None:
+            report['noise_sigma'] = dis.noise_sigma
         chainer.report(report, dis)
 
     def serialize(self, serializer):
-        """The iterator, optimizers and iteration (as ``StandardUpdater``),
-        the loss scales and float32 master weights of mixed precision (see
-        :func:`cagan.precision.serialize`), and the discriminator's noise
-        position, so that a resumed run draws the same noise as an
-        uninterrupted one."""
+        """As the base (iterator, optimizers, iteration, mixed precision's
+        state, G's average), and the discriminator's noise position, so that
+        a resumed run draws the same noise as an uninterrupted one (its
+        annealed level follows from the iteration)."""
         super().serialize(serializer)
-        for name in ('gen', 'dis'):
-            precision.serialize(self.get_optimizer(name),
-                                serializer['precision_' + name])
         dis = self.get_optimizer('dis').target
         dis.noise_step = int(serializer('dis_noise_step', dis.noise_step))
 
-    def _check_finite(self, prefix, values):
-        for name, value in values.items():
-            number = float(value.array)
-            if not math.isfinite(number):
-                raise NonFiniteLossError(
-                    'training stopped at iteration {}: {}/{} is {}; the '
-                    'networks were not updated with it and nothing saved was '
-                    'overwritten (try a lower learning rate, or resume from '
-                    'the last snapshot)'.format(self.iteration + 1, prefix,
-                                                name, number))
+
+class SupervisedUpdater(_GeneratorUpdater):
+    """The supervised reference's step: G alone, trained with L1 to the true
+    swap (:func:`cagan.losses.supervised_loss`). Not CAGAN, which never sees
+    the true swap: an upper bound of what the same generator learns at a
+    size and budget.
+
+    For a batch ``(x_i, y_i, y_j, x_ij)``: ``x_ij', alpha = G(x_i, y_i,
+    y_j)``; loss ``E|x_ij' - x_ij|``; G's update; the average of G's weights
+    follows (if any). Reported through the observer ``gen``: ``gen/loss``,
+    ``gen/alpha``. A NaN or infinite loss raises
+    :class:`~cagan.errors.NonFiniteLossError` before the update.
+
+    Args:
+        iterator: yields lists of ``(x_i, y_i, y_j, x_ij)``, each a float32
+            ``(3, H, W)`` RGB image in [0, 1]
+            (:class:`~cagan.data.dataset.TruthDataset`).
+        optimizers (dict): ``{'gen': ...}``, an optimizer set up on a
+            :class:`~cagan.links.Generator`.
+        converter: batch to four ``(B, 3, H, W)`` arrays.
+        device: as in :class:`CAGANUpdater`.
+        gen_ema, ema: the moving average of G's weights, as in
+            :class:`CAGANUpdater`.
+    """
+
+    def __init__(self, iterator, optimizers, converter=convert.concat_examples,
+                 device=None, gen_ema=None, ema=None, **kwargs):
+        if not isinstance(optimizers, dict) or set(optimizers) != {'gen'}:
+            raise ValueError("SupervisedUpdater needs optimizers "
+                             "{'gen': ...}")
+        super().__init__(iterator, optimizers, converter, device, gen_ema,
+                         ema, **kwargs)
+
+    def update_core(self):
+        batch = self.get_iterator('main').next()
+        x_i, y_i, y_j, truth = self.converter(batch, self.input_device)
+        gen_opt = self.get_optimizer('gen')
+        gen = gen_opt.target
+        x_ij, alpha = gen.swap(x_i, y_i, y_j)
+        loss = losses.supervised_loss(x_ij, truth)
+        report = {'loss': loss}
+        self._check_finite('gen', report)
+        precision.backward(loss, list(gen.params()), gen_opt)
+        gen_opt.update()
+        self.average()
+        report['alpha'] = F.mean(alpha)
+        chainer.report(report, gen)

@@ -78,3 +78,18 @@ def test_gen_loss_weights_default_to_1_1_01():
     assert float(total.array) == pytest.approx(2.0 + 3.0 + 0.4, rel=1e-6)
     total = losses.gen_loss(const(2.0), const(3.0), const(4.0), 0.5, 2.0, 1.0)
     assert float(total.array) == pytest.approx(1.0 + 6.0 + 4.0, rel=1e-6)
+
+
+def test_supervised_loss_is_the_mean_absolute_error_to_the_truth():
+    x_ij = numpy.zeros((2, 3, 2, 2), numpy.float32)
+    truth = numpy.zeros_like(x_ij)
+    truth[0, 1, 0, 1] = 0.75
+    x_ij[1, 0, 1, 0] = 0.5
+    variable = chainer.Variable(x_ij)
+    value = losses.supervised_loss(variable, truth)
+    assert float(value.array) == pytest.approx(1.25 / 24, rel=1e-6)
+    value.backward()
+    # d|a - b| / da = sign(a - b) / N
+    expected = numpy.zeros_like(x_ij)
+    expected[0, 1, 0, 1], expected[1, 0, 1, 0] = -1 / 24, 1 / 24
+    numpy.testing.assert_allclose(variable.grad, expected, rtol=1e-6)

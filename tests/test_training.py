@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from cagan import config, run, training
 from cagan.data import dataset, synthetic
-from cagan.errors import DataError
+from cagan.errors import ConfigError, DataError
 from cagan.serialization import load_npz
 
 import cagan
@@ -28,16 +29,24 @@ def data_root(tmp_path_factory):
     return root
 
 
-def tiny_config(root, **train):
+def tiny_config(root, more=None, **train):
+    """A tiny run's config; ``more``: other sections' keys to set."""
     settings = {'batch': 4, 'epochs': 1, 'log_every': 1,
                 'snapshot_every': 2, 'keep_snapshots': 2}
     settings.update(train)
-    return config.resolve({
+    resolved = config.resolve({
         'data': {'root': str(root), 'size': list(SIZE)},
         'model': {'ch': 8},
         'train': settings,
         'preview': {'every': 2, 'humans': 2, 'articles': 3},
     }, 'test')
+    return config.resolve(more, 'test', resolved) if more else resolved
+
+
+#: Every stabiliser of the CAGAN step on, at a tiny run's scale.
+STABILISERS = {'optimizer': {'ema': 0.9, 'dis_lr': 1e-3},
+               'loss': {'id_warmup': 1.5},
+               'model': {'noise_until': 1}}
 
 
 def test_the_last_iteration_is_logged_whatever_log_every(tmp_path,
@@ -62,6 +71,7 @@ def weights(path):
 def test_a_short_run_writes_everything(tmp_path, data_root):
     out = tmp_path / 'run'
     trainer = training.make_trainer(tiny_config(data_root, epochs=1), out)
+    assert trainer.updater.gen_ema is None
     trainer.run()
     iterations = trainer.updater.iteration
     assert iterations >= 2
@@ -74,6 +84,8 @@ def test_a_short_run_writes_everything(tmp_path, data_root):
     log = json.loads((out / 'log').read_text())
     assert [e['iteration'] for e in log] == list(range(1, iterations + 1))
     assert {'gen/loss', 'gen/alpha', 'dis/loss'} <= set(log[0])
+    # Schedules are logged only when on.
+    assert not {'gen/gamma_id', 'dis/noise_sigma'} & set(log[0])
     scored = [e for e in log if 'eval/changed_l1' in e]
     assert len(scored) == 1 and 'eval/cycle_error' in scored[0]
     assert {'iter_2.png', 'latest.png'} <= set(os.listdir(out / 'preview'))
@@ -103,12 +115,16 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize('precision', ['float32', 'mixed16'])
+@pytest.mark.parametrize('precision, more', [
+    ('float32', None), ('mixed16', None), ('float32', STABILISERS)],
+    ids=['float32', 'mixed16', 'stabilisers'])
 def test_a_crashed_run_resumes_to_the_same_weights(tmp_path, data_root,
-                                                   precision):
+                                                   precision, more):
     # mixed16: the loss scales and float32 masters, which Chainer's
     # snapshot leaves out, are resumed too (cagan.precision.serialize).
-    cfg = tiny_config(data_root, epochs=2)
+    # The stabilisers: G's average is in the snapshot, and the schedules
+    # (noise, id weight) follow the resumed iteration.
+    cfg = tiny_config(data_root, more, epochs=2)
     whole = tmp_path / 'whole'
     uninterrupted = training.make_trainer(cfg, whole, precision=precision)
     uninterrupted.run()
@@ -137,6 +153,12 @@ def test_a_crashed_run_resumes_to_the_same_weights(tmp_path, data_root,
         a, b = weights(whole / name), weights(broken / name)
         for key in a:
             numpy.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # G's own weights too (with an average, gen_epoch_N holds that).
+    for a, b in zip(*(sorted(t.updater.get_optimizer('gen').target
+                             .namedparams()) for t in (uninterrupted,
+                                                       resumed))):
+        numpy.testing.assert_array_equal(a[1].array, b[1].array,
+                                         err_msg=a[0])
     log = json.loads((broken / 'log').read_text())
     assert [e['iteration'] for e in log] == list(range(1, end + 1))
     whole_log = json.loads((whole / 'log').read_text())
@@ -178,4 +200,88 @@ def test_missing_data_is_reported_before_anything_is_written(tmp_path):
     out = tmp_path / 'run'
     with pytest.raises(DataError, match='no such dataset folder'):
         training.make_trainer(tiny_config(tmp_path / 'nothing'), out)
+    assert not out.exists()
+
+
+def link_weights(link):
+    return {name.lstrip('/'): p.array for name, p in link.namedparams()}
+
+
+def test_with_an_average_the_saved_generators_are_the_average(tmp_path,
+                                                              data_root):
+    out = tmp_path / 'run'
+    trainer = training.make_trainer(
+        tiny_config(data_root, {'optimizer': {'ema': 0.9}}), out)
+    trainer.run()
+    updater = trainer.updater
+    average = link_weights(updater.gen_ema)
+    own = link_weights(updater.get_optimizer('gen').target)
+    for name in ('gen_epoch_1.npz', 'gen_best.npz'):
+        saved = weights(out / name)
+        assert saved.keys() == average.keys()
+        for key in saved:
+            numpy.testing.assert_array_equal(saved[key], average[key],
+                                             err_msg=key)
+        assert any(not numpy.array_equal(saved[k], own[k]) for k in saved)
+    # Previews and scores show it too.
+    for name in ('Preview', 'Evaluation'):
+        assert trainer.get_extension(name).gen is updater.gen_ema
+    # What swap.py and evaluate.py load.
+    gen, _, _ = run.load_generator(out)
+    for key, value in link_weights(gen).items():
+        numpy.testing.assert_array_equal(value, average[key], err_msg=key)
+
+
+def test_the_stabilisers_schedules_reach_the_log(tmp_path, data_root):
+    out = tmp_path / 'run'
+    trainer = training.make_trainer(tiny_config(data_root, STABILISERS), out)
+    trainer.run()
+    per_epoch = len(dataset.read_pairs_of(data_root)) / 4
+    log = json.loads((out / 'log').read_text())
+    for entry in log:
+        t = entry['iteration']
+        assert entry['gen/gamma_id'] == pytest.approx(
+            0.1 * min(1, t / (1.5 * per_epoch)))
+        assert entry['dis/noise_sigma'] == pytest.approx(
+            0.2 * max(0, 1 - t / per_epoch))
+    assert trainer.updater.get_optimizer('dis').alpha == 1e-3
+    assert trainer.updater.get_optimizer('gen').alpha == 2e-4
+
+
+def test_a_supervised_run_trains_g_alone(tmp_path, data_root):
+    # Needs the training ground truth (data_root/truth.txt) that
+    # synthetic.write_dataset writes.
+    out = tmp_path / 'run'
+    trainer = training.make_trainer(
+        tiny_config(data_root, {'optimizer': {'ema': 0.9}},
+                    mode='supervised'), out)
+    assert set(trainer.updater.get_all_optimizers()) == {'gen'}
+    trainer.run()
+    names = set(os.listdir(out))
+    assert {'gen_epoch_1.npz', 'gen_best.npz', 'loss.png'} <= names
+    assert not [n for n in names if n.startswith('dis_')]
+    log = json.loads((out / 'log').read_text())
+    assert {'gen/loss', 'gen/alpha'} <= set(log[-1])
+    assert not [k for k in log[-1] if k.startswith('dis/')]
+    saved = weights(out / 'gen_epoch_1.npz')
+    for key, value in link_weights(trainer.updater.gen_ema).items():
+        numpy.testing.assert_array_equal(saved[key], value, err_msg=key)
+
+
+def test_supervised_without_ground_truth_says_so(tmp_path, data_root):
+    root = tmp_path / 'data'
+    shutil.copytree(data_root, root)
+    (root / 'truth.txt').unlink(missing_ok=True)
+    out = tmp_path / 'run'
+    with pytest.raises(DataError, match='no training ground truth'):
+        training.make_trainer(tiny_config(root, mode='supervised'), out)
+    assert not out.exists()
+
+
+def test_supervised_refuses_worn_article_dropout(tmp_path, data_root):
+    out = tmp_path / 'run'
+    with pytest.raises(ConfigError, match='worn_dropout'):
+        training.make_trainer(tiny_config(
+            data_root, {'data': {'worn_dropout': 0.5}}, mode='supervised'),
+            out)
     assert not out.exists()

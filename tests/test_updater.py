@@ -12,8 +12,10 @@ from chainer import iterators, training
 import cagan.precision
 from cagan import Discriminator, Generator, losses, testing
 from cagan.errors import NonFiniteLossError
-from cagan.optimizers import linear_decay, make_adam
-from cagan.updater import CAGANUpdater
+from cagan.optimizers import (average_decay, linear_decay, make_adam,
+                              master_weights, update_average)
+from cagan.updater import (CAGANUpdater, SupervisedUpdater, id_weight,
+                           noise_level)
 
 SIZE = 64
 KEYS = ['dis/loss', 'dis/loss_fake', 'dis/loss_real', 'dis/loss_wrong',
@@ -50,7 +52,7 @@ def step(updater):
     observation = {}
     with reporter.scope(observation):
         updater.update()
-    return {k: float(v.array) for k, v in observation.items()}
+    return {k: float(getattr(v, 'array', v)) for k, v in observation.items()}
 
 
 def params(link):
@@ -255,3 +257,211 @@ def test_worn_article_dropout_hides_y_i_from_the_first_pass_only():
         first_pass_only['gen/loss_cyc'], rel=1e-6)
     assert results['dis/loss_real'] != pytest.approx(
         first_pass_only['dis/loss_real'], rel=1e-6)
+
+
+# Stabilisers and the supervised reference.
+
+def test_average_decay_forgets_the_start_early():
+    assert average_decay(0.999, 1) == pytest.approx(2 / 11)
+    assert average_decay(0.999, 10) == pytest.approx(11 / 20)
+    assert average_decay(0.999, 10 ** 6) == 0.999
+    assert average_decay(0.5, 1) == pytest.approx(2 / 11)
+    assert average_decay(0.5, 100) == 0.5
+
+
+class Weights(chainer.Link):
+    """A link of given arrays (a small one, and one of several blocks)."""
+
+    def __init__(self, *arrays):
+        super().__init__()
+        with self.init_scope():
+            for k, a in enumerate(arrays):
+                setattr(self, 'w{}'.format(k), chainer.Parameter(a.copy()))
+
+
+def test_update_average_by_hand(rng):
+    shapes = [(3, 5), (3 * 65536 + 7,)]  # the second: several CPU blocks
+    start = [rng.standard_normal(s).astype(numpy.float32) for s in shapes]
+    target = [rng.standard_normal(s).astype(numpy.float32) for s in shapes]
+    average, link = Weights(*start), Weights(*target)
+    expected = [a.astype(numpy.float64) for a in start]
+    for step_, decay in ((1, 0.999), (2, 0.999), (5000, 0.999)):
+        update_average(average, link, decay, step_)
+        d = min(decay, (1 + step_) / (10 + step_))
+        expected = [e + (1 - d) * (w - e) for e, w in zip(expected, target)]
+        for k, e in enumerate(expected):
+            # float32 tolerances: the average is float32.
+            testing.assert_allclose(getattr(average, 'w{}'.format(k)).array,
+                                    e.astype(numpy.float32),
+                                    err_msg='w{} at {}'.format(k, step_))
+    # The link itself is untouched.
+    for k, w in enumerate(target):
+        numpy.testing.assert_array_equal(getattr(link, 'w{}'.format(k)).array,
+                                         w)
+
+
+def with_average(decay=0.999, precision='float32', **kwargs):
+    """An updater (as make_updater) with a float32 average of G, built
+    with other weights: the updater copies G's."""
+    return make_updater(precision=precision, ema=decay,
+                        gen_ema=Generator(ch=16, size=SIZE, seed=9),
+                        **kwargs)
+
+
+def test_the_average_starts_as_g_and_follows_its_updates():
+    assert make_updater().gen_ema is None
+    updater = with_average(0.999)
+    gen = updater.get_optimizer('gen').target
+    w0 = params(gen)
+    assert_same(params(updater.gen_ema), w0)
+    step(updater)
+    w1 = params(gen)
+    d = 2 / 11  # the first update: t = 1
+    for name, p in updater.gen_ema.namedparams():
+        expected = w0[name] + (1 - d) * (w1[name].astype(numpy.float64)
+                                         - w0[name])
+        testing.assert_allclose(p.array, expected.astype(numpy.float32),
+                                err_msg=name)
+    assert any(not numpy.array_equal(p.array, w1[n])
+               for n, p in updater.gen_ema.namedparams() if '/bn0/' not in n)
+
+
+def test_the_average_does_not_change_the_training():
+    plain, averaged = make_updater(seed=3), with_average(seed=3)
+    for _ in range(2):
+        assert step(plain) == step(averaged)
+    for name in ('gen', 'dis'):
+        assert_same(params(plain.get_optimizer(name).target),
+                    params(averaged.get_optimizer(name).target))
+
+
+def test_mixed16_averages_the_float32_masters():
+    updater = with_average(0.0, precision='mixed16')  # d_t = 0: a copy
+    step(updater)
+    gen = updater.get_optimizer('gen').target
+    masters, weights = master_weights(gen), dict(gen.namedparams())
+    rounded = 0
+    for name, p in updater.gen_ema.namedparams():
+        assert p.dtype == masters[name].dtype == numpy.float32, name
+        testing.assert_allclose(p.array, masters[name], err_msg=name)
+        rounded += not numpy.array_equal(
+            p.array, weights[name].array.astype(numpy.float32))
+    # The float16 weights are rounded masters: the average is not them.
+    assert rounded
+
+
+def test_a_float16_average_is_refused():
+    with cagan.precision.building('mixed16'):
+        gen_ema = Generator(ch=16, size=SIZE, seed=0)
+    with pytest.raises(ValueError, match='float32'):
+        make_updater(gen_ema=gen_ema, ema=0.999)
+    with pytest.raises(ValueError, match='both'):
+        make_updater(ema=0.999)
+
+
+def test_id_weight_warms_up_linearly():
+    assert [id_weight(0.1, t, 4) for t in range(1, 7)] == pytest.approx(
+        [0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+    assert id_weight(0.1, 5, 4) == 0.1 and id_weight(0.1, 1, 0) == 0.1
+    assert [id_weight(0.2, t, 2.5) for t in (1, 2, 3)] == pytest.approx(
+        [0.08, 0.16, 0.2])
+
+
+def test_the_updater_uses_and_reports_the_warmed_up_weight():
+    updater = make_updater(id_warmup=4)
+    for t in (1, 2):
+        values = step(updater)
+        assert values['gen/gamma_id'] == pytest.approx(0.025 * t)
+        assert values['gen/loss'] == pytest.approx(
+            values['gen/loss_adv'] + values['gen/loss_cyc']
+            + 0.025 * t * values['gen/loss_id'], rel=1e-5)
+
+
+def test_noise_level_anneals_linearly_to_zero():
+    assert [noise_level(0.2, t, 4) for t in range(1, 7)] == pytest.approx(
+        [0.15, 0.1, 0.05, 0.0, 0.0, 0.0])
+    assert noise_level(0.2, 100, None) == 0.2
+    assert noise_level(0.2, 1, 0) == 0.0
+
+
+def test_the_updater_anneals_the_discriminators_noise():
+    updater = make_updater(noise_until=2)
+    dis = updater.get_optimizer('dis').target
+    assert step(updater)['dis/noise_sigma'] == pytest.approx(0.1)
+    assert dis.noise_sigma == pytest.approx(0.1)
+    # G's pass through D and D's own pass drew noise.
+    assert dis.noise_step == 2
+    assert step(updater)['dis/noise_sigma'] == 0.0
+    assert dis.noise_step == 2  # no noise: the stream stays where it was
+    assert 'dis/noise_sigma' not in step(make_updater())
+
+
+def truth_batch(n=4, size=32):
+    """Fixed (x_i, y_i, y_j, x_ij): x_ij is x_i with a square of y_j."""
+    rng = numpy.random.default_rng(0)
+    data = []
+    for _ in range(n):
+        x_i, y_i, y_j = (rng.random((3, size, size), dtype=numpy.float32)
+                         for _ in range(3))
+        x_ij = x_i.copy()
+        x_ij[:, 8:24, 8:24] = y_j[:, 8:24, 8:24]
+        data.append((x_i, y_i, y_j, x_ij))
+    return data
+
+
+def make_supervised(lr=2e-4, **kwargs):
+    gen = Generator(ch=8, size=32, seed=0)
+    data = truth_batch()
+    # The same batch every step.
+    iterator = iterators.SerialIterator(data, len(data), shuffle=False)
+    return SupervisedUpdater(iterator, {'gen': make_adam(gen, lr=lr)},
+                             **kwargs)
+
+
+def supervised_step(updater):
+    reporter = chainer.Reporter()
+    reporter.add_observer('gen', updater.get_optimizer('gen').target)
+    observation = {}
+    with reporter.scope(observation):
+        updater.update()
+    return {k: float(v.array) for k, v in observation.items()}
+
+
+def test_the_supervised_updater_lowers_l1_to_the_true_swap():
+    updater = make_supervised(lr=1e-2)
+    gen = updater.get_optimizer('gen').target
+    x_i, y_i, y_j, x_ij = (numpy.stack(a) for a in zip(*truth_batch()))
+    with chainer.using_config('train', False):
+        before = float(losses.supervised_loss(gen.swap(x_i, y_i, y_j)[0],
+                                              x_ij).array)
+    seen = [supervised_step(updater) for _ in range(8)]
+    assert sorted(seen[0]) == ['gen/alpha', 'gen/loss']
+    assert seen[0]['gen/loss'] == pytest.approx(before, rel=1e-5)
+    curve = [v['gen/loss'] for v in seen]
+    assert all(b < a for a, b in zip(curve, curve[1:])), curve
+    assert curve[-1] < 0.97 * curve[0], curve
+
+
+def test_the_supervised_updater_averages_and_refuses_nan():
+    gen_ema = Generator(ch=8, size=32, seed=5)
+    updater = make_supervised(gen_ema=gen_ema, ema=0.999)
+    gen = updater.get_optimizer('gen').target
+    w0 = params(gen)
+    supervised_step(updater)
+    w1 = params(gen)
+    for name, p in gen_ema.namedparams():
+        expected = w0[name] + (9 / 11) * (w1[name].astype(numpy.float64)
+                                          - w0[name])
+        testing.assert_allclose(p.array, expected.astype(numpy.float32),
+                                err_msg=name)
+    gen.dc3.b.array[0] = numpy.nan
+    before, average = params(gen), params(gen_ema)
+    with pytest.raises(NonFiniteLossError, match='iteration 2: gen/loss'):
+        supervised_step(updater)
+    assert_same(params(gen_ema), average)
+    for name, p in gen.namedparams():
+        numpy.testing.assert_array_equal(p.array, before[name])
+    with pytest.raises(ValueError, match="'gen'"):
+        SupervisedUpdater(updater.get_iterator('main'),
+                          {'gen': updater.get_optimizer('gen'),
+                           'dis': updater.get_optimizer('gen')})
