@@ -290,10 +290,10 @@ def sheet(one, device='@numpy', people=4, articles=4):
     gen, config, _ = run.load_generator(one.folder, device)
     x_i, y_i, _, _ = evaluation.scoring_triplets(
         config['data']['root'], gen.size, people + articles)
+    # A test split has at least two pairs (two different articles).
     n = min(people, max(1, len(x_i) // 2))
-    m = min(articles, len(x_i) - n) or 1
-    articles_worn = y_i[n:n + m] if len(x_i) > n else y_i[:m]
-    return visualize.swap_grid(gen, x_i[:n], y_i[:n], articles_worn, device)
+    y_j = y_i[n:n + articles]
+    return visualize.swap_grid(gen, x_i[:n], y_i[:n], y_j, device)
 
 
 def summarize(scores):
