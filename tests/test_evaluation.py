@@ -66,10 +66,13 @@ def test_fewer_swaps_asked_than_there_are(model, truth_data):
         truth_data / 'test' / 'truth.txt') in result.stdout.splitlines()
 
 
-def test_the_untrained_generator_is_a_fresh_runs_start(tmp_path, truth_data):
+@pytest.mark.parametrize('model_keys', [
+    {}, {'inject': 'gen', 'upsample': 'resize'}])
+def test_the_untrained_generator_is_a_fresh_runs_start(tmp_path, truth_data,
+                                                       model_keys):
     resolved = config.resolve({'data': {'root': str(truth_data),
                                         'size': list(SIZE)},
-                               'model': {'ch': 8},
+                               'model': dict(model_keys, ch=8),
                                'train': {'batch': 4, 'seed': 3}}, 'test')
     trainer = training.make_trainer(resolved, tmp_path / 'run')
     started = trainer.updater.get_optimizer('gen').target
