@@ -89,3 +89,16 @@ clean:
 
 # Always out of date: the settings stamp above checks itself on every run.
 FORCE:
+
+# Ablations (docs/evaluation.md): each variant of the file trained at each
+# of its seeds, one run after another, scored on the test split; the tables
+# are OUT/table.md and OUT/table.json. Run again, they resume and skip what
+# is done. ablation-showcase trains on the data configs/showcase.yaml names.
+.PHONY: ablation-demo ablation-showcase
+ablation-demo: $(CURATED)/pairs.txt
+	$(PY) scripts/ablation.py configs/ablation-demo.yaml \
+		--out results/ablation/demo
+
+ablation-showcase: | $(STAMP)
+	$(PY) scripts/ablation.py configs/ablation-showcase.yaml \
+		--out results/ablation/showcase

@@ -3,22 +3,23 @@
     python scripts/evaluate.py                          # the demo's model on its data
     python scripts/evaluate.py --model results/paper --data data/viton-hd --swaps 500
 
-On data with ground truth (the synthetic test split) it prints, for the
-model with the worn article given, without it, and for two references: doing
-nothing (x_ij = x_i) and a flat-colour oracle (the true outline, each part
-painted its mean true colour: what exact placement without any detail
-scores): L1 and SSIM inside the changed region (old and new garment), IoU of
-alpha > 0.5 with that region, L1 outside it, whole-image SSIM and PSNR; on
-any data the cycle and self errors. A table for people, then one JSON line
-for scripts.
+It scores the dataset's test split (never seen in training, nor in the
+choice of the best epoch, which uses val/). On data with ground truth (the
+synthetic test split) it prints, for the model with the worn article given,
+without it, for the same generator untrained (the run's initial weights),
+and for two references: doing nothing (x_ij = x_i) and a flat-colour oracle
+(the true outline, each part painted its mean true colour: what exact
+placement without any detail scores): L1 and SSIM inside the changed region
+(old and new garment), IoU of alpha > 0.5 with that region, L1 outside it,
+whole-image SSIM and PSNR, and the changed-region L1 over doing nothing's;
+on any data the cycle and self errors. A table for people, then one JSON
+line for scripts.
 """
 
 import json
-import math
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, evaluation, run
-from cagan.data import held_out
+from cagan import cli, evaluation, run, training
 
 ROWS = {
     'changed_l1': 'L1 in the changed region (lower is better)',
@@ -28,15 +29,25 @@ ROWS = {
     'ssim': 'SSIM, whole image (higher)',
     'psnr': 'PSNR, whole image, dB (higher)',
 }
+#: Headings of :data:`cagan.evaluation.COLUMNS`.
+HEADINGS = ('worn given', 'no worn', 'untrained', 'do nothing',
+            'flat oracle')
+LABEL = '{:46s}'
 
-#: The table's columns: the model with and without the worn article, then
-#: the references below and above it.
-COLUMNS = ('worn', 'no_worn', 'do_nothing', 'flat_oracle')
 
-
-def finite(scores):
-    """JSON has no infinity: a perfect PSNR is written as null."""
-    return {k: (v if math.isfinite(v) else None) for k, v in scores.items()}
+def table(result):
+    """The table's lines: one row per score, one column per generator or
+    reference, then the headline ratio."""
+    cells = ''.join(' {:>11s}' for _ in HEADINGS)
+    lines = [LABEL.format('') + cells.format(*HEADINGS)]
+    numbers = ''.join(' {:11.4f}' for _ in HEADINGS)
+    for key, label in ROWS.items():
+        lines.append(LABEL.format(label) + numbers.format(
+            *(result[column][key] for column in evaluation.COLUMNS)))
+    lines.append(LABEL.format('changed-region L1 / do nothing\'s') + ''.join(
+        ' {:>11s}'.format('-' if value is None else '{:.4f}'.format(value))
+        for value in (result['ratio'][c] for c in evaluation.COLUMNS)))
+    return lines
 
 
 def main(argv=None):
@@ -56,42 +67,28 @@ def main(argv=None):
     device = cli.get_device(args.device)
     gen, config, weights = run.load_generator(args.model, device)
     root = args.data or config['data']['root']
-    size = gen.size
+    seed = training.child_seeds(config['train']['seed'])['gen']
+    untrained = evaluation.untrained_generator(config, seed, device)
 
-    result = {'model': str(weights), 'data': root}
-    found = held_out.truth_file(root)
-    if found:
-        truth = held_out.read_truth(found, size, args.swaps)
-        result['swaps'] = len(truth)
-        result['worn'] = evaluation.score_truth(gen, truth, True, device)
-        result['no_worn'] = evaluation.score_truth(gen, truth, False, device)
-        result['do_nothing'] = evaluation.baseline_truth(truth)
-        result['flat_oracle'] = evaluation.oracle_truth(truth)
-        triplets = (truth.x_i, truth.y_i, truth.y_j)
-    else:
-        triplets = held_out.held_out_triplets(root, size, 0, args.swaps)
-        result['swaps'] = len(triplets[0])
-    result.update(evaluation.score_pairs(gen, *triplets, device=device))
-
-    print('{} on {} ({} held-out swaps, {}x{}):'.format(
-        weights, root, result['swaps'], *size))
-    if found:
-        print('{:46s} {:>10s} {:>10s} {:>10s} {:>11s}'.format(
-            '', 'worn given', 'no worn', 'do nothing', 'flat oracle'))
-        for key, label in ROWS.items():
-            print('{:46s} {:10.4f} {:10.4f} {:10.4f} {:11.4f}'.format(
-                label, *(result[column][key] for column in COLUMNS)))
+    result = evaluation.evaluate(gen, untrained, root, args.swaps, device)
+    result['model'] = str(weights)
+    print('{} on {} ({}x{}):'.format(weights, root, *gen.size))
+    print(evaluation.count_line(result))
+    if 'truth' in result:
+        print('\n'.join(table(result)))
+        ratios = result['ratio']
+        if ratios['worn'] is not None:
+            print('headline: the model\'s changed-region L1 is {:.3f} of '
+                  'doing nothing\'s (untrained: {:.3f})'.format(
+                      ratios['worn'], ratios['untrained']))
     else:
         print('no ground truth ({} has no test/truth.txt): scores that need '
               'none'.format(root))
-    print('{:46s} {:10.4f}'.format('cycle error |x_i - x_iji| (lower)',
-                                   result['cycle_error']))
-    print('{:46s} {:10.4f}'.format('self error |x_i - G(x_i, y_i, y_i)|',
-                                   result['self_error']))
-    for key in COLUMNS:
-        if key in result:
-            result[key] = finite(result[key])
-    print(json.dumps(result, sort_keys=True))
+    print(LABEL.format('cycle error |x_i - x_iji| (lower)') +
+          ' {:11.4f}'.format(result['cycle_error']))
+    print(LABEL.format('self error |x_i - G(x_i, y_i, y_i)|') +
+          ' {:11.4f}'.format(result['self_error']))
+    print(json.dumps(evaluation.finite(result), sort_keys=True))
 
 
 if __name__ == '__main__':

@@ -31,6 +31,8 @@ def test_preview_on_a_mock_trainer(tmp_path, rng):
         grid = numpy.asarray(image)
     with Image.open(tmp_path / 'preview' / 'latest.png') as image:
         assert numpy.array_equal(numpy.asarray(image), grid)
+    assert numpy.array_equal(grid, swap_grid(gen, x_i, y_i, y_j))
+    grid = grid[::3, ::3]  # cells are shown 3x larger (nearest neighbour)
     h, w = SIZE
     assert grid.shape == ((2 + 2) * h, (3 + 1) * w, 3)
     # Top row: the humans; left column: the articles; corner: white.
@@ -39,7 +41,6 @@ def test_preview_on_a_mock_trainer(tmp_path, rng):
                      x_i[0].transpose(1, 2, 0)).max() < 1 / 255 + 1e-6
     assert numpy.abs(grid[2 * h:3 * h, :w] / 255. -
                      y_j[1].transpose(1, 2, 0)).max() < 1 / 255 + 1e-6
-    assert numpy.array_equal(grid, swap_grid(gen, x_i, y_i, y_j))
     # The last row is grey-level alpha.
     last = grid[3 * h:, w:]
     assert (last[..., 0] == last[..., 1]).all()
