@@ -39,7 +39,9 @@ demo: $(CURATED)/pairs.txt
 
 # The settings the set was made with, rewritten only when they change, so a
 # set an older checkout made with other settings is made (and curated) again.
-SYNTHETIC_ARGS := --pairs 1200 --size 128x96 --seed 0 --framing thigh
+# Besides the training pairs (and their ground truth), 64 validation pairs
+# score each epoch and 256 test pairs only the final model.
+SYNTHETIC_ARGS := --pairs 1200 --size 128x96 --seed 0 --framing thigh --val 64 --test 256
 $(SYNTHETIC)/settings: FORCE
 	@mkdir -p $(@D)
 	@echo '$(SYNTHETIC_ARGS)' | cmp -s - $@ || echo '$(SYNTHETIC_ARGS)' > $@

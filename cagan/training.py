@@ -137,7 +137,7 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     preview = preview_batch(config, seeds['preview'])
     swaps = config['evaluate']['swaps']
     if swaps:
-        found = truth_file(data['root'])
+        found = truth_file(data['root'], 'val')
         truth = (read_truth(found, data['size'], swaps)
                  if found else None)
         held_out = held_out_triplets(data['root'], data['size'],

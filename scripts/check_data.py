@@ -16,7 +16,8 @@ def main(argv=None):
     parser.add_argument('root', help='dataset folder (our layout or VITON)')
     parser.add_argument('--size', type=cli.size_arg, default=(256, 256),
                         help='network input size HxW (default 256x256)')
-    parser.add_argument('--split', choices=('train', 'test'), default='train')
+    parser.add_argument('--split', choices=dataset.SPLITS, default='train',
+                        help='train (default), val or test')
     parser.add_argument('--keep-flagged', action='store_true',
                         help='keep pairs flagged back_view, extra_garment or '
                              'bottoms_only')

@@ -5,11 +5,14 @@
 Checks every image of SRC/pairs.txt, drops pairs with an unusable file, an
 excluding flag (back_view, extra_garment, bottoms_only) or a near-duplicate
 article or human, and writes the kept pairs to DIR in our layout with
-report.txt, report.json and two contact sheets. SRC is only read. Exit codes:
-0 done, 1 a problem with the data or the output folder (one line each on
-stderr), 2 bad arguments. A name in pairs.txt that leaves humans/ or
-articles/, or an image of more pixels than CAGAN_MAX_PIXELS (default
-120000000), stops it with exit 1 before anything is written.
+report.txt, report.json and two contact sheets; the held-out val/ and test/
+splits are carried over as they are, and the training ground truth
+(truth.txt) keeps the swaps whose human and both articles are kept. SRC is
+only read. Exit codes: 0 done, 1 a problem with the data or the output
+folder (one line each on stderr), 2 bad arguments. A name in pairs.txt that
+leaves humans/ or articles/ (or in truth.txt that leaves SRC), or an image
+of more pixels than CAGAN_MAX_PIXELS (default 120000000), stops it with
+exit 1 before anything is written.
 """
 
 

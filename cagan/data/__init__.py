@@ -9,9 +9,10 @@ Modules:
   limit), fitting photos to the networks' size and pasting results back.
 * :mod:`cagan.data.union_find`: disjoint sets, for groups of duplicates.
 * :mod:`cagan.data.dataset`: :class:`~cagan.data.dataset.Record` s from our
-  layout or VITON's, CAGAN's triplets and their resumable iterators.
+  layout or VITON's (training, validation and test splits), CAGAN's
+  triplets, swaps with their true result, and their resumable iterators.
 * :mod:`cagan.data.held_out`: the held-out pairs of previews and
-  evaluation, and ground-truth swaps (``truth.txt``).
+  evaluation, and ground-truth swaps (``truth.txt``) of every split.
 * :mod:`cagan.data.neutral`: the neutral article, shown where the worn one
   is unknown (NumPy alone: the updater needs it where Pillow is not).
 * :mod:`cagan.data.synthetic`: the procedural synthetic swimwear set, with

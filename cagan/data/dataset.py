@@ -4,7 +4,8 @@ Data flow: :func:`read_pairs_of` reads a layout (ours or VITON's) into
 :class:`Record` s and checks every file; :class:`TripletDataset` decodes each
 image once, fitted to the network's size, and yields CAGAN's triplets
 ``(x_i, y_i, y_j)``; :func:`make_iterator` batches them in a deterministic,
-resumable order.
+resumable order. :class:`TruthDataset` yields swaps with their true result,
+``(x_i, y_i, y_j, x_ij)``, from a ``truth.txt`` (the supervised reference).
 """
 
 import os
@@ -38,6 +39,11 @@ class Record:
     group: str
 
 
+#: The splits of a dataset: training pairs, validation (each epoch's
+#: scores, choosing the best epoch) and test (the final report).
+SPLITS = ('train', 'val', 'test')
+
+
 def detect_layout(root):
     """``'cagan'`` (our layout), ``'viton'`` or None."""
     root = Path(root)
@@ -55,8 +61,11 @@ def read_pairs_of(root, split='train', skip_flagged=True):
     Args:
         root (str or pathlib.Path): a folder in our layout or VITON's
             (see ``data/README.md``).
-        split (str): ``'train'`` or ``'test'``. In our layout, ``'test'`` is
-            the ``test/`` subfolder.
+        split (str): ``'train'``, ``'val'`` or ``'test'`` (one of
+            :data:`SPLITS`). In our layout, ``'val'`` and ``'test'`` are the
+            ``val/`` and ``test/`` subfolders; VITON's are
+            ``val_pairs.txt`` (which VITON itself does not have) and
+            ``test_pairs.txt``.
         skip_flagged (bool): leave out pairs flagged ``back_view``,
             ``extra_garment`` or ``bottoms_only``, as the reference article did.
 
@@ -70,16 +79,16 @@ def read_pairs_of(root, split='train', skip_flagged=True):
             files, no usable pair, or fewer than two distinct articles.
     """
     root = Path(root)
-    if split not in ('train', 'test'):
-        raise ValueError("split must be 'train' or 'test', got {!r}"
-                         .format(split))
+    if split not in SPLITS:
+        raise ValueError('split must be one of {}, got {!r}'.format(
+            ', '.join(SPLITS), split))
     if not root.is_dir():
         raise DataError(['{}: no such dataset folder'.format(root)])
     kind = detect_layout(root)
     if kind == 'viton':
         records = _read_viton(root, split)
     elif kind == 'cagan':
-        folder = root if split == 'train' else root / 'test'
+        folder = root if split == 'train' else root / split
         records = _read_ours(folder, skip_flagged)
     else:
         raise DataError(['{}: neither our layout (pairs.txt, humans/, '
@@ -254,6 +263,65 @@ class TripletDataset(chainer_dataset.DatasetMixin):
         return triplet + (numpy.array(shown),)
 
 
+class TruthDataset(chainer_dataset.DatasetMixin):
+    """Swaps with their true result, ``(x_i, y_i, y_j, x_ij)``, for
+    training a generator against the truth (a supervised reference, not
+    CAGAN).
+
+    Every image is decoded once, fitted to ``size`` as in
+    :class:`TripletDataset`, and kept as uint8 in memory. Example ``index``
+    gives row ``k = index % len(self)`` in epoch ``index // len(self)``
+    (:func:`make_iterator` feeds such indices); its flip is drawn from an
+    RNG seeded by ``(seed, epoch, k)``, so it is the same whatever process
+    draws it.
+
+    Args:
+        rows (list of tuple): rows of a ``truth.txt``, each six paths
+            ``(x_i, y_i, y_j, x_ij, mask_i, mask_j)``, from
+            :func:`cagan.data.held_out.read_truth_rows` (the masks are
+            not read).
+        size (int or (int, int)): the networks' (height, width).
+        seed (int): seed of the flips.
+        flip (bool): flip all four images together, left-right, with
+            probability 1/2 (one flipped alone would no longer match the
+            truth).
+        decode_threads (int or None): threads decoding the images once
+            (default: one per core).
+
+    Raises:
+        cagan.errors.DataError: no rows, or every unreadable image, one
+            line each.
+
+    Each example: four float32 ``(3, H, W)`` arrays, RGB in [0, 1].
+    """
+
+    def __init__(self, rows, size, seed=0, flip=True, decode_threads=None):
+        self.size = as_size(size)
+        self.seed = int(seed)
+        self.flip = flip
+        self.rows = [tuple(row[:4]) for row in rows]
+        if not self.rows:
+            raise DataError(['no ground-truth swaps to train on'])
+        # Humans and articles recur across rows: each decoded once.
+        paths = sorted({p for row in self.rows for p in row})
+        self._images, = _decode_all([paths], self.size, decode_threads)
+        index = {p: k for k, p in enumerate(paths)}
+        self._rows = numpy.array([[index[p] for p in row]
+                                  for row in self.rows])
+
+    def __len__(self):
+        return len(self.rows)
+
+    def get_example(self, index):
+        n = len(self.rows)
+        k, epoch = int(index) % n, int(index) // n
+        chosen = [self._images[i] for i in self._rows[k]]
+        if self.flip and numpy.random.default_rng(
+                [self.seed, epoch, k]).random() < 0.5:
+            chosen = [image[:, ::-1] for image in chosen]
+        return tuple(images.to_chw(image) for image in chosen)
+
+
 def _decode_all(path_lists, size, decode_threads):
     """Decode and fit every path once; all unreadable files reported together."""
     def load(path):
@@ -305,7 +373,7 @@ def make_iterator(dataset, batch_size, seed=0, shuffle=True, repeat=True,
     """An iterator over ``dataset`` in a deterministic, resumable order.
 
     Args:
-        dataset (TripletDataset): the triplets.
+        dataset (TripletDataset or TruthDataset): the examples.
         batch_size (int): triplets per batch.
         seed (int): seed of the epoch orders.
         shuffle (bool): a new random order every epoch.

@@ -22,6 +22,18 @@ def test_a_good_dataset_is_summarised(tmp_path):
     assert result.stderr == ''
 
 
+def test_each_split_is_checked(tmp_path):
+    root = make_ours(tmp_path)
+    make_ours(root / 'val', 3)
+    result = check(root, '--size', '32x24', '--split', 'val')
+    assert result.returncode == 0, result.stderr
+    assert 'val split: 3 pairs' in result.stdout
+    result = check(root, '--split', 'test')
+    assert result.returncode == 1 and 'test/pairs.txt: no such pairs file' \
+        in result.stderr
+    assert check(root, '--split', 'dev').returncode == 2
+
+
 def test_every_problem_gets_one_line_and_a_non_zero_exit(tmp_path):
     root = make_ours(tmp_path)
     (root / 'pairs.txt').write_text('h0.png a0.png\nh7.png a1.png\n'

@@ -462,3 +462,99 @@ def test_a_test_split_file_that_leaves_the_source_stops_curate(tmp_path):
         'error: {}: a link to {}, outside the source; test/ is carried over only with '
         'files of the source'.format(src / 'test' / 'secret.txt', tmp_path / 'secret.txt')]
     assert snapshot(tmp_path / 'out') == before
+
+
+# ------------------------------------------- held-out splits, ground truth
+
+TRUTH_ROWS = [   # (row, kept?): a2 is corrupt, so its pair and swaps go
+    ('humans/h0.png articles/a0.png articles/a1.png truth/t0.png truth/m0.png '
+     'truth/m1.png', True),
+    ('humans/h1.png articles/a1.png articles/a2.png truth/t1.png truth/m2.png '
+     'truth/m3.png', False),
+    ('humans/h1.png articles/a1.png articles/a0.png truth/t2.png truth/m4.png '
+     'truth/m5.png', True),
+]
+
+
+def with_splits_and_truth(src):
+    """small_source with val/ and test/ splits and a training truth.txt."""
+    for split in ('val', 'test'):
+        (src / split / 'truth').mkdir(parents=True)
+        (src / split / 'pairs.txt').write_text('# {}\n'.format(split))
+        (src / split / 'truth' / 'x.png').write_bytes(split.encode())
+    (src / 'truth').mkdir()
+    for k in range(3):
+        (src / 'truth' / 't{}.png'.format(k)).write_bytes(b't%d' % k)
+    for k in range(6):
+        (src / 'truth' / 'm{}.png'.format(k)).write_bytes(b'm%d' % k)
+    (src / 'truth.txt').write_text('# X_I Y_I Y_J X_IJ MASK_I MASK_J\n' +
+                                   ''.join(r + '\n' for r, _ in TRUTH_ROWS))
+    return src
+
+
+def test_curate_carries_val_and_test_and_filters_the_training_truth(tmp_path):
+    src = with_splits_and_truth(small_source(tmp_path / 'src'))
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 0, proc.stderr
+    assert 'training ground truth: kept 2 of 3 swaps, dropped 1' in proc.stdout
+    out = tmp_path / 'out'
+    for split in ('val', 'test'):
+        assert (out / split / 'pairs.txt').read_text() == '# {}\n'.format(split)
+        assert (out / split / 'truth' / 'x.png').read_bytes() == split.encode()
+    rows = [line for line in (out / 'truth.txt').read_text().splitlines()
+            if not line.startswith('#')]
+    assert rows == [r for r, kept in TRUTH_ROWS if kept]
+    assert sorted(os.listdir(out / 'truth')) == [
+        'm0.png', 'm1.png', 'm4.png', 'm5.png', 't0.png', 't2.png']
+    assert (out / 'truth' / 't2.png').read_bytes() == b't2'
+    report = json.loads((out / 'report.json').read_text())
+    assert report['truth'] == {'lines': 3, 'kept': 2, 'dropped': 1}
+    text = (out / 'report.txt').read_text()
+    assert "val/ split is carried over" in text and "test/ split" in text
+    assert 'keeps the 2 of 3 swaps' in text
+    # The curated set reads back: its truth names only kept files.
+    from cagan.data import held_out
+    truth_rows = held_out.read_truth_of(out)
+    kept = {p.human for p in read_pairs(out / 'pairs.txt')}
+    assert {r[0].name for r in truth_rows} <= kept
+
+
+def test_a_source_whose_swaps_are_all_dropped_has_no_truth(tmp_path):
+    src = with_splits_and_truth(small_source(tmp_path / 'src'))
+    (src / 'truth.txt').write_text(TRUTH_ROWS[1][0] + '\n')
+    cur = curation.curate(src)
+    assert cur.truth == {'lines': 1, 'kept': [], 'dropped': 1}
+    curation.write_curated(cur, tmp_path / 'out')
+    assert not (tmp_path / 'out' / 'truth.txt').exists()
+    assert not (tmp_path / 'out' / 'truth').exists()
+    assert curation.curate(small_source(tmp_path / 'plain')).truth is None
+
+
+@pytest.mark.parametrize('how', ['..', 'absolute', 'symlink'])
+def test_a_truth_name_that_leaves_the_dataset_stops_curate(tmp_path, how):
+    from tests.data.test_dataset import ESCAPES
+
+    src = with_splits_and_truth(small_source(tmp_path / 'src'))
+    name = ESCAPES[how](src, 'truth')
+    if how == 'symlink':
+        name = 'truth/' + name     # names in truth.txt start at the root
+    (src / 'truth.txt').write_text(TRUTH_ROWS[0][0] + '\n' + TRUTH_ROWS[2][0]
+                                   .replace('truth/t2.png', name) + '\n')
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        'error: {}:2: {!r} leaves'.format(src / 'truth.txt', name))
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_val_split_file_that_leaves_the_source_stops_curate(tmp_path):
+    src = small_source(tmp_path / 'src')
+    (src / 'val').mkdir()
+    (tmp_path / 'secret.txt').write_text('not yours')
+    (src / 'val' / 'secret.txt').symlink_to(tmp_path / 'secret.txt')
+    proc = run_script(src, '--out', tmp_path / 'out')
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        'error: {}: a link to {}, outside the source; val/ is carried over only with '
+        'files of the source'.format(src / 'val' / 'secret.txt', tmp_path / 'secret.txt')]

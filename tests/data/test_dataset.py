@@ -403,3 +403,74 @@ def test_images_over_the_pixel_limit_are_named_before_training(
                            (root / 'articles' / 'a4.png', '50x60')))
     monkeypatch.setenv('CAGAN_MAX_PIXELS', '3000')
     assert len(dataset.TripletDataset(dataset.read_pairs_of(root), SIZE)) == 6
+
+
+def truth_rows(root):
+    """Three swaps over make_ours's images (any image stands for x_ij),
+    as read_truth_rows gives them (masks unused here)."""
+    make_ours(root)
+    return [tuple(root / p for p in row) for row in (
+        ('humans/h0.png', 'articles/a0.png', 'articles/a1.png',
+         'humans/h1.png', 'articles/a0.png', 'articles/a1.png'),
+        ('humans/h2.png', 'articles/a2.png', 'articles/a0.png',
+         'humans/h3.png', 'articles/a2.png', 'articles/a0.png'),
+        ('humans/h4.png', 'articles/a4.png', 'articles/a5.png',
+         'humans/h5.png', 'articles/a4.png', 'articles/a5.png'))]
+
+
+def test_truth_dataset_gives_the_four_images_fitted(tmp_path):
+    rows = truth_rows(tmp_path)
+    ds = dataset.TruthDataset(rows, SIZE, flip=False, decode_threads=1)
+    assert len(ds) == 3
+    for index in (1, 4):          # the same row in epochs 0 and 1
+        example = ds[index]
+        assert len(example) == 4
+        for got, path in zip(example, rows[1]):
+            assert got.shape == (3,) + SIZE and got.dtype == numpy.float32
+            assert 0 <= got.min() and got.max() <= 1
+            numpy.testing.assert_array_equal(got, dataset.images.to_chw(
+                dataset.images.fit(dataset.images.load_rgb(path), SIZE)[0]))
+
+
+def test_truth_dataset_flips_all_four_together(tmp_path):
+    rows = truth_rows(tmp_path)
+    plain = dataset.TruthDataset(rows, SIZE, flip=False)
+    ds = dataset.TruthDataset(rows, SIZE, seed=5, flip=True)
+    again = dataset.TruthDataset(rows, SIZE, seed=5, flip=True)
+    flipped = 0
+    for index in range(60):
+        want = plain[index % 3]
+        got = ds[index]
+        if numpy.array_equal(got[0], want[0]):
+            for g, w in zip(got, want):
+                numpy.testing.assert_array_equal(g, w)
+        else:
+            for g, w in zip(got, want):
+                numpy.testing.assert_array_equal(g, w[:, :, ::-1])
+            flipped += 1
+        # Deterministic: the same seed gives the same flips.
+        for g, a in zip(got, again[index]):
+            numpy.testing.assert_array_equal(g, a)
+    assert 15 < flipped < 45
+    other = dataset.TruthDataset(rows, SIZE, seed=6)
+    assert any(not numpy.array_equal(ds[k][0], other[k][0])
+               for k in range(30))
+
+
+def test_truth_dataset_refuses_nothing_and_unreadable_images(tmp_path):
+    rows = truth_rows(tmp_path)
+    with pytest.raises(DataError, match='no ground-truth swaps'):
+        dataset.TruthDataset([], SIZE)
+    (tmp_path / 'humans' / 'h3.png').write_bytes(b'broken')
+    with pytest.raises(DataError) as info:
+        dataset.TruthDataset(rows, SIZE)
+    assert len(info.value.problems) == 1 and 'h3.png' in info.value.problems[0]
+
+
+def test_val_split_of_our_layout_and_bad_splits(tmp_path):
+    make_ours(tmp_path)
+    make_ours(tmp_path / 'val', n=4)
+    assert len(dataset.read_pairs_of(tmp_path, split='val')) == 4
+    with pytest.raises(ValueError, match='split must be one of train, val, '
+                       'test'):
+        dataset.read_pairs_of(tmp_path, split='dev')

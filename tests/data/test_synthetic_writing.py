@@ -1,10 +1,11 @@
-"""The written synthetic dataset: layout, planted cases, ground truth,
-determinism (cagan/data/synthetic/writing.py, near_duplicates.py, png.py)
-and scripts/make_synthetic.py.
+"""The written synthetic dataset: layout, planted cases, splits, ground
+truth, styles, determinism (cagan/data/synthetic/writing.py, params.py,
+near_duplicates.py, png.py) and scripts/make_synthetic.py.
 
 Tiny images (64x48) and a few hundred pairs keep the whole file fast.
 """
 
+import colorsys
 import dataclasses
 import io
 import os
@@ -46,7 +47,8 @@ def thumbnail(image):
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp('synthetic') / 'set'
-    result = synthetic.write_dataset(out, 300, SIZE, seed=3, test_pairs=12)
+    result = synthetic.write_dataset(out, 300, SIZE, seed=3, test_pairs=12,
+                                     val_pairs=6)
     return out, result
 
 
@@ -119,7 +121,7 @@ def test_distinct_articles_are_clearly_different(dataset):
     names = [p.article for p, _, _ in result.train]
     articles = [a for _, _, a in result.train]
     designs = near_duplicates._Designs()
-    for pair, _, article in result.test + result.train:
+    for pair, _, article in result.test + result.val + result.train:
         if not pair.dup_of:
             assert designs.too_close(article) == 0, pair.article
             designs.add(article)
@@ -132,43 +134,89 @@ def test_distinct_articles_are_clearly_different(dataset):
     assert not close
 
 
-def test_test_split_has_ground_truth(dataset):
+@pytest.mark.parametrize('split, n', [('test', 12), ('val', 6)])
+def test_held_out_splits_have_ground_truth(dataset, split, n):
     out, result = dataset
-    test = out / 'test'
-    pairs = read_pairs(test / 'pairs.txt')
-    assert len(pairs) == 12 and not any(p.flags or p.dup_of for p in pairs)
+    folder = out / split
+    items = getattr(result, split)
+    pairs = read_pairs(folder / 'pairs.txt')
+    assert len(pairs) == n and not any(p.flags or p.dup_of for p in pairs)
     assert all(not h.back_view and not h.extra_garment and not a.bottoms_only
-               for _, h, a in result.test)
-    with open(test / 'truth.txt', encoding='utf-8') as f:
+               for _, h, a in items)
+    with open(folder / 'truth.txt', encoding='utf-8') as f:
         rows = [line.split() for line in f if not line.startswith('#')]
-    assert rows == [list(r) for r in result.truth] and len(rows) == 12
-    items = {'articles/' + p.article: a for p, _, a in result.test}
-    for (pair, human, article), row in zip(result.test, rows):
+    want = result.truth if split == 'test' else result.val_truth
+    assert rows == [list(r) for r in want] and len(rows) == n
+    check_truth(folder, rows, items, {'articles/' + p.article: a
+                                      for p, _, a in items})
+
+
+def check_truth(folder, rows, items, articles):
+    """Every row of a truth.txt in ``folder``: its human (of ``items``, in
+    order) wearing another article (of ``articles``, by path), rendered,
+    with both masks; nothing changed outside them."""
+    for (pair, human, article), row in zip(items, rows):
         x_i, y_i, y_j, x_ij, m_i, m_j = row
         for path in row:
-            assert os.path.isfile(test / path), path
+            assert os.path.isfile(folder / path), path
         assert x_i == 'humans/' + pair.human
         assert y_i == 'articles/' + pair.article
         assert y_j != y_i
-        other = items[y_j]
+        other = articles[y_j]
         assert other != article
         want_x, want_m = synthetic.render_human(human, other, SIZE)
-        got, _ = load(test / x_ij)
+        got, _ = load(folder / x_ij)
         assert numpy.array_equal(got, want_x)
-        mask_j, mode = load(test / m_j)
+        mask_j, mode = load(folder / m_j)
         assert mode == 'L' and set(numpy.unique(mask_j)) <= {0, 255}
         assert numpy.array_equal(mask_j == 255, want_m)
-        mask_i, _ = load(test / m_i)
+        mask_i, _ = load(folder / m_i)
         assert numpy.array_equal(mask_i == 255,
                                  synthetic.render_human(human, article,
                                                         SIZE)[1])
         # The swap changes nothing outside the two masks.
-        x, _ = load(test / x_i)
+        x, _ = load(folder / x_i)
         outside = (mask_i == 0) & (mask_j == 0)
         assert numpy.array_equal(x[outside], got[outside])
-    # Test articles are not training articles.
-    train = {a for _, _, a in result.train}
-    assert not train & set(items.values())
+
+
+def test_people_and_articles_stay_in_their_split(dataset):
+    out, result = dataset
+    splits = {name: getattr(result, name) for name in ('train', 'val', 'test')}
+    for a, b in (('train', 'val'), ('train', 'test'), ('val', 'test')):
+        assert not {h for _, h, _ in splits[a]} & {h for _, h, _ in splits[b]}
+        assert not {x for _, _, x in splits[a]} & {x for _, _, x in splits[b]}
+    # Distinct images too: every file of every split, by content.
+    digests = {}
+    for name, folder in (('train', out), ('val', out / 'val'),
+                         ('test', out / 'test')):
+        for sub in ('humans', 'articles'):
+            for f in os.listdir(folder / sub):
+                digests.setdefault((folder / sub / f).read_bytes(),
+                                   set()).add(name)
+    assert all(len(names) == 1 for names in digests.values())
+
+
+def test_training_pairs_have_ground_truth(dataset):
+    """Every training pair without an excluding flag: its human in another
+    such pair's article (never a re-shot of its own), rendered exactly."""
+    out, result = dataset
+    with open(out / 'truth.txt', encoding='utf-8') as f:
+        rows = [line.split() for line in f if not line.startswith('#')]
+    assert rows == [list(r) for r in result.train_truth]
+    usable = [(p, h, a) for p, h, a in result.train if not p.excluded]
+    assert [r[0] for r in rows] == ['humans/' + p.human for p, _, _ in usable]
+    group = {'articles/' + p.article: p.dup_of or p.article
+             for p, _, _ in result.train}
+    flagged = {'articles/' + p.article for p, _, _ in result.train
+               if p.excluded}
+    assert all(group[r[2]] != group[r[1]] and r[2] not in flagged
+               for r in rows)
+    assert len({r[2] for r in rows}) > len(rows) // 3   # spread out
+    articles = {'articles/' + p.article: a for p, _, a in result.train}
+    picked = list(range(0, len(rows), 12))
+    check_truth(out, [rows[k] for k in picked], [usable[k] for k in picked],
+                articles)
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
@@ -183,7 +231,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
     for name, seed in (('a', 5), ('b', 5), ('c', 6)):
         synthetic.write_dataset(tmp_path / name, 30, (32, 32), seed=seed,
-                                test_pairs=3)
+                                test_pairs=3, val_pairs=2)
     a, b, c = (files(tmp_path / n) for n in 'abc')
     assert a == b
     # Another seed: other images under the same names (truth files are
@@ -205,13 +253,17 @@ def test_files_do_not_depend_on_the_batching(tmp_path, monkeypatch):
                                           folder)] = f.read()
         return found
 
-    synthetic.write_dataset(tmp_path / 'a', 12, (32, 32), seed=4,
-                            test_pairs=3)
+    result = synthetic.write_dataset(tmp_path / 'a', 12, (32, 32), seed=4,
+                                     test_pairs=3, val_pairs=2)
     monkeypatch.setattr(writing, '_BATCH', 1)
     synthetic.write_dataset(tmp_path / 'b', 12, (32, 32), seed=4,
-                            test_pairs=3)
+                            test_pairs=3, val_pairs=2)
     a, b = files(tmp_path / 'a'), files(tmp_path / 'b')
-    assert len(a) == 12 * 2 + 3 * 5 + 3 and a == b
+    # Training images, their truth (3 images a row), then test and val
+    # (5 images a pair), and the lists (2 at the root, 2 a split).
+    rows = len(result.train_truth)
+    assert rows >= 6
+    assert len(a) == 12 * 2 + 3 * rows + 3 * 5 + 2 * 5 + 2 + 2 * 2 and a == b
 
 
 def test_thigh_framing_shows_the_same_people_larger(tmp_path):
@@ -220,7 +272,8 @@ def test_thigh_framing_shows_the_same_people_larger(tmp_path):
     large, and the articles' files are the same bytes."""
     for framing in synthetic.FRAMINGS:
         synthetic.write_dataset(tmp_path / framing, 4, (64, 48), seed=2,
-                                test_pairs=12, framing=framing)
+                                test_pairs=12, framing=framing, val_pairs=0,
+                                train_truth=False)
     full, thigh = tmp_path / 'full' / 'test', tmp_path / 'thigh' / 'test'
     names = sorted(os.listdir(full / 'articles'))
     assert names == sorted(os.listdir(thigh / 'articles'))
@@ -250,19 +303,98 @@ def test_framing_keeps_the_person_and_refuses_unknown_ones():
         synthetic.write_dataset('/nonexistent/never', 2, framing='knee')
 
 
+def within(value, low_high):
+    return low_high[0] <= value <= low_high[1]
+
+
+def test_catalogue_style_draws_within_its_ranges():
+    """Studio photos: a light plain backdrop (at most a faint gradient), a
+    centred standing model, arms down or at the hips, nearly the same zoom
+    and placement; the default is the street look (the same draws as
+    before styles existed)."""
+    style = synthetic.STYLES['catalogue']
+    rng = numpy.random.default_rng(7)
+    humans = [synthetic.sample_human(rng, style='catalogue')
+              for _ in range(200)]
+    for h in humans:
+        assert h.background in ('plain', 'vertical')
+        top, bottom, _ = h.background_colours
+        _, sat, val = colorsys.rgb_to_hsv(*top)
+        assert within(sat, style.background_saturation)
+        assert within(val, style.background_value)
+        ratios = [b / t for b, t in zip(bottom, top)]
+        assert max(ratios) - min(ratios) < 1e-9   # one faint darkening
+        assert within(ratios[0], style.gradient)
+        assert h.arm_pose in ('down', 'hips', 'hip-down')
+        assert max(abs(j) for j in h.arm_jitter) <= style.arm_jitter
+        assert within(h.stance, style.stance)
+        assert within(h.scale, style.scale)
+        assert abs(h.centre - 0.5) <= style.centre
+        assert within(h.top, style.top)
+    # Drawn over the whole range, not stuck at one value.
+    assert {h.arm_pose for h in humans} == {'down', 'hips', 'hip-down'}
+    assert {h.background for h in humans} == {'plain', 'vertical'}
+    assert numpy.ptp([h.scale for h in humans]) > 0.8 * numpy.ptp(style.scale)
+    # Flags are still drawn at their rates when not given.
+    assert 0 < sum(h.back_view for h in humans) < 40
+    street = [synthetic.sample_human(numpy.random.default_rng(k))
+              for k in range(3)]
+    assert street == [synthetic.sample_human(numpy.random.default_rng(k),
+                                             style='street')
+                      for k in range(3)]
+    for bad in ('studio', None):
+        with pytest.raises(CaganError, match='style must be one of'):
+            synthetic.sample_human(rng, style=bad)
+
+
+def test_catalogue_photos_have_a_light_even_backdrop(tmp_path):
+    result = synthetic.write_dataset(tmp_path / 'set', 8, SIZE, seed=1,
+                                     test_pairs=0, val_pairs=0,
+                                     style='catalogue')
+    for pair, _, _ in result.train:
+        x, _ = load(tmp_path / 'set' / 'humans' / pair.human)
+        # The two top corners: the backdrop, light and grey-ish.
+        corners = numpy.concatenate([x[:4, :4], x[:4, -4:]]).reshape(-1, 3)
+        assert corners.min() > 190
+        assert numpy.ptp(corners.astype(int), axis=1).max() < 20
+        # Centred: the figure's columns balance about the middle.
+        figure = (numpy.abs(x.astype(int) - x[0, 0]).sum(axis=2) > 40)
+        cols = numpy.flatnonzero(figure.any(axis=0))
+        assert abs((cols[0] + cols[-1]) / 2 - SIZE[1] / 2) < 0.1 * SIZE[1]
+
+
+def test_training_truth_can_be_left_out(tmp_path):
+    out = tmp_path / 'set'
+    with_truth = synthetic.write_dataset(out, 6, (32, 32), seed=1,
+                                         test_pairs=2, val_pairs=2)
+    assert (out / 'truth.txt').is_file()
+    result = synthetic.write_dataset(out, 6, (32, 32), seed=1, test_pairs=2,
+                                     val_pairs=2, train_truth=False)
+    # The list goes (the images stay, named by nothing); the rest is the
+    # same.
+    assert not (out / 'truth.txt').exists() and result.train_truth == []
+    assert result.train == with_truth.train and result.val == with_truth.val
+    # One pair has no other article to wear: no swap, no list.
+    one = synthetic.write_dataset(tmp_path / 'one', 1, (32, 32),
+                                  test_pairs=0, val_pairs=0)
+    assert one.train_truth == [] and not (tmp_path / 'one' /
+                                          'truth.txt').exists()
+
+
 def test_items_do_not_depend_on_the_count(tmp_path):
     """A longer run starts with the pairs of a shorter one."""
     short = synthetic.write_dataset(tmp_path / 's', 20, (32, 32), seed=2,
-                                    test_pairs=2)
+                                    test_pairs=2, val_pairs=2)
     long = synthetic.write_dataset(tmp_path / 'l', 40, (32, 32), seed=2,
-                                   test_pairs=2)
+                                   test_pairs=2, val_pairs=2)
     assert long.train[:20] == short.train
 
 
 def test_interrupted_run_leaves_no_list(tmp_path, monkeypatch):
     out = tmp_path / 'set'
-    synthetic.write_dataset(out, 10, (32, 32), seed=1, test_pairs=2)
-    assert (out / 'pairs.txt').exists()
+    synthetic.write_dataset(out, 10, (32, 32), seed=1, test_pairs=2,
+                            val_pairs=2)
+    assert (out / 'pairs.txt').exists() and (out / 'truth.txt').exists()
     calls = []
     real = writing._draw_human
 
@@ -274,10 +406,13 @@ def test_interrupted_run_leaves_no_list(tmp_path, monkeypatch):
 
     monkeypatch.setattr(writing, '_draw_human', failing)
     with pytest.raises(KeyboardInterrupt):
-        synthetic.write_dataset(out, 10, (32, 32), seed=9, test_pairs=2)
-    # The old lists are gone (they would name new images), no new one yet,
-    # and no temporary file is left behind.
+        synthetic.write_dataset(out, 10, (32, 32), seed=9, test_pairs=2,
+                                val_pairs=2)
+    # The old lists are gone (they would name new images), no new one yet
+    # (the held-out splits, written first, are whole), and no temporary
+    # file is left behind.
     assert not (out / 'pairs.txt').exists()
+    assert not (out / 'truth.txt').exists()
     left = [n for base, _, names in os.walk(out) for n in names
             if n.startswith('.')]
     assert not left
@@ -287,6 +422,8 @@ def test_bad_arguments_are_refused(tmp_path):
     (tmp_path / 'file').write_text('x')
     for kwargs in ({'pairs': 0}, {'pairs': -3}, {'pairs': 2.5},
                    {'pairs': 5, 'test_pairs': 1}, {'pairs': 5, 'seed': -1},
+                   {'pairs': 5, 'val_pairs': 1}, {'pairs': 5, 'val_pairs': -2},
+                   {'pairs': 5, 'style': 'studio'},
                    {'pairs': 5, 'size': (10, 10)}):
         with pytest.raises(CaganError):
             synthetic.write_dataset(tmp_path / 'x', **kwargs)
@@ -317,11 +454,21 @@ def run_script(*args):
 def test_script_writes_a_dataset(tmp_path):
     out = tmp_path / 'set'
     done = run_script('--out', str(out), '--pairs', '6', '--size', '32x32',
-                      '--test', '2', '--seed', '4')
+                      '--test', '2', '--val', '3', '--seed', '4',
+                      '--style', 'catalogue')
     assert done.returncode == 0, done.stderr
     assert 'pairs/s' in done.stdout and str(out / 'pairs.txt') in done.stdout
+    assert 'catalogue style' in done.stdout
+    assert str(out / 'truth.txt') in done.stdout
     assert len(read_pairs(out / 'pairs.txt')) == 6
     assert len(read_pairs(out / 'test' / 'pairs.txt')) == 2
+    assert len(read_pairs(out / 'val' / 'pairs.txt')) == 3
+    done = run_script('--out', str(tmp_path / 'bare'), '--pairs', '4',
+                      '--size', '32x32', '--test', '0', '--val', '0',
+                      '--no-train-truth')
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(tmp_path / 'bare')) == ['articles', 'humans',
+                                                     'pairs.txt']
 
 
 @pytest.mark.parametrize('args', [
@@ -331,6 +478,9 @@ def test_script_writes_a_dataset(tmp_path):
     ('--pairs', '-2'),
     ('--pairs', 'many'),
     ('--pairs', '5', '--test', '1'),
+    ('--pairs', '5', '--val', '1'),
+    ('--pairs', '5', '--val', '-1'),
+    ('--pairs', '5', '--style', 'studio'),
     ('--pairs', '5', '--seed', '-1'),
     ('--pairs', '5', '--out', 'FILE'),
     ('--pairs', '5', '--framing', 'waist'),

@@ -9,6 +9,7 @@ import shutil
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL import Image
 
@@ -20,6 +21,8 @@ from cagan.data.curation.signatures import (DEFAULT_COLOUR_DISTANCE,
                                             DEFAULT_SHAPE_DISTANCE, Signature,
                                             distances, find_duplicates,
                                             image_signature)
+from cagan.data.held_out import (HELD_OUT, TRUTH_NAME, read_truth_rows,
+                                 truth_file)
 from cagan.data.layout import (ARTICLES, EXCLUDING_FLAGS, HUMANS, Pair,
                                check_names, read_pairs, replacing,
                                write_pairs, write_text_atomic)
@@ -173,6 +176,11 @@ class Curation:
             (lists of files) and ``kept`` (flagged pairs kept because no
             earlier pair of their group was); ``None`` when no pair has such
             a flag.
+        truth (dict or None): the training ground truth (``truth.txt``):
+            ``lines`` (swaps in the source), ``kept`` (the rows whose human
+            and both articles are kept, tuples of six '/'-joined paths
+            relative to the dataset) and ``dropped`` (how many are not);
+            ``None`` when the source has none.
     """
 
     src: str
@@ -184,6 +192,7 @@ class Curation:
     unused_files: list = field(default_factory=list)
     duplicates: dict = field(default_factory=dict)
     planted: dict = None
+    truth: dict = None
 
     def dropped_by_reason(self):
         """``{kind: number of dropped pairs}``, counting each pair once, under
@@ -276,6 +285,9 @@ def curate(src, options=Options()):
     check_names(os.path.join(src, 'pairs.txt'), [
         entry for p in pairs for entry in ((p.line, p.human, os.path.join(src, HUMANS)),
                                            (p.line, p.article, os.path.join(src, ARTICLES)))])
+    # The training ground truth's names too (and whether its files exist).
+    found = truth_file(src, 'train')
+    truth_rows = read_truth_rows(found) if found else None
     cur = Curation(src=src, options=options, pairs=pairs)
 
     # 1. Check every referenced file once, in pairs order.
@@ -357,7 +369,28 @@ def curate(src, options=Options()):
         kept_lines = {k.line for k in cur.kept}
         cur.planted['kept'] = [{'line': p.line, 'file': p.article, 'dup_of': p.dup_of}
                                for p in pairs if p.dup_of and p.line in kept_lines]
+    if truth_rows is not None:
+        cur.truth = _kept_truth(src, truth_rows, cur.kept)
     return cur
+
+
+def _kept_truth(src, rows, kept):
+    """The ground-truth rows (absolute paths, from
+    :func:`cagan.data.held_out.read_truth_rows`) whose human and both
+    articles are files of kept pairs: see :attr:`Curation.truth`."""
+    root = Path(src).absolute()
+    names = {HUMANS: {p.human for p in kept}, ARTICLES: {p.article for p in kept}}
+
+    def survives(rel, folder):
+        return rel.parts[0] == folder and '/'.join(rel.parts[1:]) in names[folder]
+
+    chosen = []
+    for row in rows:
+        rel = [path.relative_to(root) for path in row]
+        if (survives(rel[0], HUMANS) and survives(rel[1], ARTICLES)
+                and survives(rel[2], ARTICLES)):
+            chosen.append(tuple(r.as_posix() for r in rel))
+    return {'lines': len(rows), 'kept': chosen, 'dropped': len(rows) - len(chosen)}
 
 
 def report_dict(cur):
@@ -391,6 +424,9 @@ def report_dict(cur):
                            'near_misses': [link(x) for x in d['near']]}
                        for f, d in cur.duplicates.items()},
         'planted': cur.planted,
+        'truth': (None if cur.truth is None else
+                  {k: cur.truth[k] if k != 'kept' else len(cur.truth[k])
+                   for k in ('lines', 'kept', 'dropped')}),
     }
 
 
@@ -415,6 +451,11 @@ def summary_lines(cur):
     lines.append('  duplicate files found: ' + dup)
     if cur.planted:
         lines.append('  ' + _planted_line(cur.planted))
+    if cur.truth:
+        lines.append('  training ground truth: kept {} of {} swaps, dropped {} (their human '
+                     'or an article was dropped)'.format(len(cur.truth['kept']),
+                                                         cur.truth['lines'],
+                                                         cur.truth['dropped']))
     if cur.bad_files or cur.unused_files:
         lines.append('  bad files {}, unused files {}'.format(len(cur.bad_files),
                                                                len(cur.unused_files)))
@@ -513,10 +554,11 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
     ``out`` gets ``humans/`` and ``articles/`` (hard links to the source
     files, copies across filesystems), ``report.txt``, ``report.json``,
     ``contact_sheet.png``, ``dropped_sheet.png`` (when pairs were dropped), the
-    source's ``test/`` split unchanged (when it has one) and, last,
-    ``pairs.txt``. All of it is built in a new folder next to ``out``
-    that then takes its place, so ``out`` is either the old or the new one.
-    The source is only read.
+    source's held-out ``val/`` and ``test/`` splits unchanged (those it
+    has), the training ground truth's kept swaps (``truth.txt`` and the
+    files it names, when any is kept) and, last, ``pairs.txt``. All of it
+    is built in a new folder next to ``out`` that then takes its place, so
+    ``out`` is either the old or the new one. The source is only read.
 
     Args:
         cur (Curation): from :func:`curate`.
@@ -530,8 +572,9 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
 
     Raises:
         cagan.errors.CaganError: see :func:`check_output`; every pair was
-            dropped, or a file of ``test/`` is a link out of the source
-            (:class:`~cagan.errors.DataError`; nothing is written).
+            dropped, or a file of ``val/`` or ``test/`` is a link out of
+            the source (:class:`~cagan.errors.DataError`; nothing is
+            written).
     """
     out = os.fspath(out)
     check_output(cur.src, out, force)
@@ -539,7 +582,7 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
         by = ', '.join('{} {}'.format(k, v) for k, v in cur.dropped_by_reason().items())
         raise DataError(['{}: every one of the {} pairs was dropped ({}); nothing written'
                          .format(cur.src, len(cur.pairs), by)])
-    test_files = _test_files(cur.src)
+    held_out = [(split, _split_files(cur.src, split)) for split in HELD_OUT]
     real_out = os.path.realpath(out)
     parent, base = os.path.split(real_out)
     os.makedirs(parent, exist_ok=True)
@@ -565,13 +608,29 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
         if counts['linked']:
             notes.append('note: {} images are hard links to the files of the source: replace '
                          'them, do not edit them in place'.format(counts['linked']))
-        if test_files:
-            # Held out (and, in synthetic data, free of flagged cases): it
-            # is carried over as it is, for previews and evaluation.
-            for rel in test_files:
+        for split, split_files in held_out:
+            if split_files:
+                # Held out (and, in synthetic data, free of flagged cases):
+                # carried over as it is, for choosing epochs and scoring.
+                for rel in split_files:
+                    counts[_place(os.path.join(cur.src, rel), os.path.join(build, rel))] += 1
+                notes.append('note: the source\'s {}/ split is carried over as it is '
+                             '(held out: not curated)'.format(split))
+        if cur.truth and cur.truth['kept']:
+            # The true images and masks of the kept swaps: the humans and
+            # articles they name are in place already.
+            for rel in dict.fromkeys(r for row in cur.truth['kept'] for r in row[3:]):
                 counts[_place(os.path.join(cur.src, rel), os.path.join(build, rel))] += 1
-            notes.append('note: the source\'s test/ split is carried over as it is '
-                         '(held out: not curated)')
+            write_text_atomic(os.path.join(build, TRUTH_NAME),
+                              '# X_I Y_I Y_J X_IJ MASK_I MASK_J (paths relative to this '
+                              'folder; curated from {})\n'.format(os.path.abspath(cur.src)) +
+                              ''.join(' '.join(row) + '\n' for row in cur.truth['kept']))
+            files.append(TRUTH_NAME)
+        if cur.truth:
+            notes.append('note: the training ground truth ({}) keeps the {} of {} swaps whose '
+                         'human and both articles are kept; {} dropped'.format(
+                             TRUTH_NAME, len(cur.truth['kept']), cur.truth['lines'],
+                             cur.truth['dropped']))
         text = report_text(cur) + ''.join('\n' + n for n in notes) + '\n' * bool(notes)
         write_text_atomic(os.path.join(build, 'report.txt'), text)
         data = report_dict(cur)
@@ -593,26 +652,28 @@ def write_curated(cur, out, force=False, sheet_pairs=DEFAULT_SHEET_PAIRS):
     return counts
 
 
-def _test_files(src):
-    """The files of ``src/test/`` to carry over, relative to ``src``.
+def _split_files(src, split):
+    """The files of the held-out ``src/<split>/`` to carry over, relative
+    to ``src``.
 
     Raises:
         cagan.errors.DataError: files that resolve outside ``src`` (links
             out of the dataset), one line each: linking or copying them
             would put files from elsewhere into the output.
     """
-    test_src = os.path.join(src, 'test')
-    if not os.path.isdir(test_src):
+    split_src = os.path.join(src, split)
+    if not os.path.isdir(split_src):
         return []
     real_src = os.path.realpath(src)
     files, problems = [], []
-    for folder, _, names in os.walk(test_src):
+    for folder, _, names in os.walk(split_src):
         for name in sorted(names):
             path = os.path.join(folder, name)
             target = os.path.realpath(path)
             if target == real_src or not _inside(target, real_src):
-                problems.append('{}: a link to {}, outside the source; test/ is carried '
-                                'over only with files of the source'.format(path, target))
+                problems.append('{}: a link to {}, outside the source; {}/ is carried '
+                                'over only with files of the source'.format(path, target,
+                                                                            split))
             files.append(os.path.relpath(path, src))
     if problems:
         raise DataError(problems)

@@ -4,10 +4,13 @@ No real try-on photos ship with cagan, so its default data is drawn here:
 stylised front-facing (or turned-away) people wearing bikinis and one-piece
 swimsuits, and flat product photos of the same articles.  Because every image
 is rendered from a few parameters, the true image of ANY human wearing ANY
-article is known, which gives the test split its ground truth.
+article is known, which gives the validation and test splits, and the
+training pairs, their ground truth.
 
 * :func:`sample_human` / :func:`sample_article` draw small frozen dataclasses
-  (:class:`Human`, :class:`Article`) from a ``numpy.random.Generator``.
+  (:class:`Human`, :class:`Article`) from a ``numpy.random.Generator``;
+  the people in one of :data:`STYLES` (``'street'``: anywhere, any pose;
+  ``'catalogue'``: a shop's studio photos).
 * :func:`render_article` draws an article flat on white (the product photo,
   ``y``); :func:`render_human` draws a human wearing an article (``x``) and the
   mask of the visible garment.
@@ -39,7 +42,8 @@ few array operations each (symmetric pairs, both arms and all the flowers
 of a print in one pass, body and legs as bands around centre lines); and
 past a thousand pixels, where broadcasting through NumPy's buffers costs
 more than a call, colours go channel by channel.  A test human is drawn
-once and dressed twice (:class:`~cagan.data.synthetic.render._Figure`),
+once and dressed twice for its ground truth
+(:class:`~cagan.data.synthetic.render._Figure`),
 and images are drawn in batches between their PNG files (see
 :data:`cagan.data.synthetic.writing._BATCH`).
 
@@ -65,12 +69,13 @@ modules; callers use what this package exports.
 from cagan.data.synthetic.body import FRAMINGS, frame
 from cagan.data.synthetic.near_duplicates import (difference_hash,
                                                   perceptual_hash)
-from cagan.data.synthetic.params import (Article, Human, sample_article,
-                                         sample_human)
+from cagan.data.synthetic.params import (STYLES, Article, Human, Style,
+                                         sample_article, sample_human)
 from cagan.data.synthetic.render import render_article, render_human
 from cagan.data.synthetic.writing import SHARES, SyntheticSet, write_dataset
 
-__all__ = ['Human', 'Article', 'SyntheticSet', 'SHARES', 'FRAMINGS',
+__all__ = ['Human', 'Article', 'Style', 'SyntheticSet', 'SHARES', 'FRAMINGS',
+           'STYLES',
            'sample_human', 'frame', 'sample_article', 'render_human',
            'render_article', 'write_dataset', 'perceptual_hash',
            'difference_hash']

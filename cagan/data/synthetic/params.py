@@ -6,6 +6,8 @@ from a ``numpy.random.Generator`` the caller gives.
 import colorsys
 from dataclasses import dataclass
 
+from cagan.errors import CaganError
+
 BIKINI_TOPS = ('triangle', 'bandeau', 'halter', 'sporty', 'balconette')
 BIKINI_BOTTOMS = ('classic', 'string', 'high-waist', 'boy')
 ONE_PIECES = ('scoop', 'high-neck', 'one-shoulder', 'cut-out', 'plunge')
@@ -159,11 +161,12 @@ def _luma(c):
     return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
-def _background(d):
-    kind = d.pick(BACKGROUNDS)
+def _background(d, style):
+    kind = d.pick(style.backgrounds)
 
     def muted():
-        return _hsv(d.u(), d.u(0.05, 0.4), d.u(0.45, 0.95))
+        return _hsv(d.u(), d.u(*style.background_saturation),
+                    d.u(*style.background_value))
 
     if kind == 'beach':
         colours = (_hsv(d.u(0.55, 0.62), d.u(0.2, 0.5), d.u(0.85, 1.0)),
@@ -174,13 +177,94 @@ def _background(d):
         floor = _hsv(d.u(0.05, 0.12), d.u(0.2, 0.5), d.u(0.3, 0.7))
         colours = (muted(), floor, tuple(c * 0.8 for c in floor))
         split = (d.u(0.68, 0.88), 0.0)
+    elif style.gradient is not None:
+        # A studio backdrop: one colour, a touch darker towards the floor
+        # (a 'vertical' ramp runs from the first colour to the second).
+        top = muted()
+        dim = d.u(*style.gradient)
+        colours = (top, tuple(c * dim for c in top), top)
+        split = (0.0, 0.0)
     else:
         colours = (muted(), muted(), muted())
         split = (0.0, 0.0)
     return kind, colours, split
 
 
-def sample_human(rng, back_view=None, extra_garment=None):
+@dataclass(frozen=True)
+class Style:
+    """The look of the photos of people: the ranges their random draws
+    take (a person's own looks, build and clothes do not depend on it).
+    Ranges are ``(low, high)`` of uniform draws.
+
+    Attributes:
+        backgrounds (tuple of str): kinds drawn, equally likely, from
+            :data:`BACKGROUNDS`.
+        background_saturation, background_value (tuple of float): HSV
+            saturation and value of the plain colours of a background, in
+            [0, 1].
+        gradient (tuple of float or None): a 'vertical' background's
+            bottom colour is its top colour times a factor drawn in this
+            range (a faint studio gradient); None: two colours drawn
+            independently.
+        arm_poses (tuple of str): poses drawn, equally likely, from
+            :data:`ARM_POSES`.
+        arm_jitter (float): hand targets move by up to this fraction of
+            0.12 head heights, in [0, 1].
+        stance (tuple of float): 0 (feet together) .. 1 (apart).
+        scale (tuple of float): figure height / image height, before the
+            framing (:data:`~cagan.data.synthetic.body.FRAMINGS`).
+        centre (float): largest offset of the body's centre line from the
+            middle, a fraction of the width.
+        top (tuple of float): the top of the head, a fraction of the
+            height, before the framing.
+    """
+
+    backgrounds: tuple
+    background_saturation: tuple
+    background_value: tuple
+    gradient: tuple
+    arm_poses: tuple
+    arm_jitter: float
+    stance: tuple
+    scale: tuple
+    centre: float
+    top: tuple
+
+
+#: The looks of :func:`sample_human`. ``'street'``: people anywhere (plain,
+#: gradient, beach and wall backgrounds; any pose, arms raised or out
+#: included; zoomed and placed freely). ``'catalogue'``: a shop's studio
+#: photos, as the reference article's IQON and the CAGAN paper's Zalando
+#: images: a light, near-uniform backdrop with at most a faint gradient, a
+#: centred, standing, front-facing model with arms down or at the hips,
+#: and nearly the same zoom and placement in every photo.
+STYLES = {
+    'street': Style(
+        backgrounds=BACKGROUNDS, background_saturation=(0.05, 0.4),
+        background_value=(0.45, 0.95), gradient=None, arm_poses=ARM_POSES,
+        arm_jitter=1.0, stance=(0.0, 1.0), scale=(0.8, 1.25), centre=0.08,
+        top=(0.02, 0.08)),
+    'catalogue': Style(
+        backgrounds=('plain', 'vertical'), background_saturation=(0.0, 0.06),
+        background_value=(0.88, 0.98), gradient=(0.9, 0.97),
+        arm_poses=('down', 'hips', 'hip-down'), arm_jitter=0.25,
+        stance=(0.15, 0.45), scale=(0.95, 1.0), centre=0.01,
+        top=(0.04, 0.05)),
+}
+
+
+def _style(style):
+    """A :class:`Style`, or the one of :data:`STYLES` named ``style``."""
+    if isinstance(style, Style):
+        return style
+    try:
+        return STYLES[style]
+    except (KeyError, TypeError):
+        raise CaganError('style must be one of {}; got {!r}'.format(
+            ', '.join(STYLES), style)) from None
+
+
+def sample_human(rng, back_view=None, extra_garment=None, style='street'):
     """Draw a random :class:`Human`.
 
     Args:
@@ -188,19 +272,25 @@ def sample_human(rng, back_view=None, extra_garment=None):
         back_view (bool or None): turned away; None draws it (8%).
         extra_garment (bool or None): wears an open shirt or shorts over the
             swimwear; None draws it (5%).
+        style (str or Style): a key of :data:`STYLES` or a :class:`Style`:
+            the ranges of the background, pose and placement draws.
 
     Returns:
         Human: frozen parameters; render with
         :func:`~cagan.data.synthetic.render.render_human`.
+
+    Raises:
+        cagan.errors.CaganError: an unknown style.
     """
+    look = _style(style)
     d = _Draws(rng)
     skin = _colour_from_palette(d, _SKIN, 0.03)
-    style = d.pick(HAIR_STYLES)
+    hair_style = d.pick(HAIR_STYLES)
     tint = d.u(0.85, 1.15)
     hair = tuple(_clip_unit(c / 255.0 * tint)
                  for c in d.pick(_HAIR, _HAIR_WEIGHTS))
     build = d.u()  # slim .. curvy
-    background, colours, split = _background(d)
+    background, colours, split = _background(d, look)
     if back_view is None:
         back_view = d.chance(0.08)
     if extra_garment is None:
@@ -211,19 +301,20 @@ def sample_human(rng, back_view=None, extra_garment=None):
     else:
         extra_colour = _hsv(d.u(), d.u(0.3, 0.7), d.u(0.35, 0.8))
     return Human(
-        skin=skin, hair_style=style, hair_colour=hair,
+        skin=skin, hair_style=hair_style, hair_colour=hair,
         hair_length=d.u(0.3, 1.3),
         shoulders=d.u(0.8, 0.92),
         bust=_clip_unit(0.7 * build + 0.3 * d.u()),
         waist=0.47 + 0.13 * build + 0.04 * d.u(),
         hips=0.74 + 0.2 * build + 0.05 * d.u(),
         height=d.u(7.0, 8.0),
-        stance=d.u(),
-        arm_pose=d.pick(ARM_POSES),
-        arm_jitter=tuple(d.u(-1, 1) for _ in range(4)),
-        scale=d.u(0.8, 1.25),
-        centre=0.5 + d.u(-0.08, 0.08),
-        top=d.u(0.02, 0.08),
+        stance=d.u(*look.stance),
+        arm_pose=d.pick(look.arm_poses),
+        arm_jitter=tuple(d.u(-look.arm_jitter, look.arm_jitter)
+                         for _ in range(4)),
+        scale=d.u(*look.scale),
+        centre=0.5 + d.u(-look.centre, look.centre),
+        top=d.u(*look.top),
         background=background, background_colours=colours,
         background_split=split, back_view=bool(back_view),
         extra_garment=extra, extra_colour=extra_colour,
