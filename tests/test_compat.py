@@ -20,8 +20,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV = ROOT / '.venv-py312'
 # Bump to rebuild the venv when what it holds changes.
-VENV_RECIPE = ('numpy>=2,<3 setuptools>=82 pytest chainer==7.8.1 '
-               'threadpoolctl==3.8.0 v2')
+VENV_RECIPE = ('numpy>=2,<3 setuptools>=82 pytest pyyaml chainer==7.8.1 '
+               'threadpoolctl==3.8.0 v3')
 # Run there on NumPy 2, with warnings as errors (pytest.ini).
 STACK_B_TESTS = ['tests/test_instance_normalization.py',
                  'tests/test_networks.py', 'tests/kernels/test_noise.py',
@@ -116,7 +116,7 @@ def build_stack_b(python):
                     '--no-deps', '-d', str(wheels), 'threadpoolctl==3.8.0'],
                    env=env, check=True)
     subprocess.run(pip + ['--upgrade', 'numpy>=2,<3', 'setuptools>=82',
-                          'pytest'] + [str(w) for w in wheels.glob('*.whl')],
+                          'pytest', 'pyyaml'] + [str(w) for w in wheels.glob('*.whl')],
                    env=env, check=True)
     stamp.write_text(VENV_RECIPE)
     return vpython
