@@ -1,10 +1,13 @@
 """Ablations: variants of one config, trained at several seeds, scored on
 the test split, and tabled.
 
-An ablation file (YAML) names a base config, the seeds, and the variants,
-each the keys it changes in the base (``{}``: the base itself)::
+An ablation file (YAML) names a base config, optionally changes common to
+every variant (``start``: e.g. the base's options taken back out, so that
+each variant adds one of them), the seeds, and the variants, each the keys
+it changes (``{}``: the base, with ``start``)::
 
     base: configs/demo.yaml
+    start: {optimizer: {ema: null}}
     seeds: [0, 1]
     variants:
       reference: {}
@@ -43,7 +46,7 @@ SCORES_NAME = 'scores.json'
 SHEET_NAME = 'swap.png'
 TABLE_MD, TABLE_JSON = 'table.md', 'table.json'
 #: Keys of an ablation file.
-KEYS = ('base', 'seeds', 'variants')
+KEYS = ('base', 'start', 'seeds', 'variants')
 # Variant names become folder names.
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 
@@ -124,6 +127,9 @@ def load(path, seeds=None, only=None):
         base_config = config_module.load(base)
     except ConfigError as e:
         raise ConfigError('{}: base {}'.format(source, e)) from None
+    if data.get('start'):
+        base_config = config_module.resolve(
+            data['start'], '{}: start'.format(source), base=base_config)
     seeds = _check_seeds(source, data.get('seeds', [0]) if seeds is None
                          else seeds)
     variants = data['variants']

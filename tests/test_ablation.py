@@ -175,16 +175,22 @@ def test_the_default_folder_and_the_shipped_files():
     main = runpy.run_path(str(ROOT / 'scripts' / 'ablation.py'))
     assert str(main['default_out']('configs/ablation-demo.yaml')) == \
         'results/ablation/demo'
-    plan = ablation.load(ROOT / 'configs' / 'ablation-demo.yaml')
-    assert plan.seeds == [0, 1] and len(plan.variants) == 11
-    combined = plan.variants['combined'][1]
-    assert combined['model']['inject'] == 'gen'
-    assert combined['optimizer']['ema'] == 0.999
-    assert combined['train']['mode'] == 'cagan'
-    assert plan.variants['supervised'][1]['train']['mode'] == 'supervised'
+    for name in ('demo', 'showcase'):
+        plan = ablation.load(ROOT / 'configs' / 'ablation-{}.yaml'.format(name))
+        assert plan.seeds == [0, 1] and len(plan.variants) == 11
+        # `start` takes the shipped options out; `combined` is the shipped
+        # config itself, the supervised run its generator trained on truth.
+        shipped = config.load(ROOT / 'configs' / '{}.yaml'.format(name))
+        assert plan.variants['combined'][1] == shipped
+        reference = plan.variants['reference'][1]
+        assert reference['model']['inject'] == 'none'
+        assert reference['optimizer']['ema'] is None
+        supervised = plan.variants['supervised'][1]
+        assert supervised['train']['mode'] == 'supervised'
+        assert supervised['model']['inject'] == shipped['model']['inject']
     showcase = yaml.safe_load((ROOT / 'configs' /
                                'ablation-showcase.yaml').read_text())
     demo = yaml.safe_load((ROOT / 'configs' / 'ablation-demo.yaml')
                           .read_text())
-    assert showcase['base'] == 'configs/showcase.yaml'
     assert showcase['variants'] == demo['variants']
+    assert showcase['start'] == demo['start']

@@ -91,14 +91,15 @@ def test_saved_config_loads_back_identically(tmp_path):
 
 
 def test_shipped_configs_load():
-    for name in ('swimwear', 'paper', 'demo'):
+    for name in ('swimwear', 'paper', 'demo', 'showcase'):
         resolved = config.load('configs/{}.yaml'.format(name))
         assert resolved['data']['size'][0] % 32 == 0
     reference = config.load('configs/swimwear.yaml')
     assert reference['data']['size'] == (256, 256)
     assert reference['model']['ch'] == 512
     assert reference['data']['worn_dropout'] == 0.0
-    assert config.load('configs/paper.yaml')['model']['head'] == 'patch'
+    paper = config.load('configs/paper.yaml')['model']
+    assert paper['head'] == 'patch16' and paper['inject'] == 'both'
 
 
 @pytest.mark.parametrize('old, new', [('alpha', 'lr'), ('dis_alpha', 'dis_lr')])
