@@ -29,13 +29,14 @@ demo: $(CURATED)/pairs.txt
 		--worn $(HELD_OUT)/articles/a000000.png \
 		$(HELD_OUT)/articles/a000003.png $(HELD_OUT)/articles/a000005.png \
 		$(HELD_OUT)/articles/a000006.png --out $(DEMO)/swap/swap.png
-	$(PY) scripts/evaluate.py --model $(DEMO)
+	$(PY) scripts/evaluate.py --model $(DEMO) --sheet $(DEMO)/swap/test-sheet.png
 	@echo
-	@echo "Pictures: $(DEMO)/preview/latest.png (people along the top, articles down"
-	@echo "the left, each cell the swap, alpha maps below), $(DEMO)/swap/swap-side.png"
-	@echo "(a held-out person in three held-out articles), $(DEMO)/loss.png,"
-	@echo "$(DEMO)/alpha.png and $(DEMO)/eval.png; the data's contact sheet is"
-	@echo "$(CURATED)/contact_sheet.png."
+	@echo "Pictures: $(DEMO)/swap/test-sheet.png (test people along the top, test"
+	@echo "articles down the left, each cell the swap, alpha maps below),"
+	@echo "$(DEMO)/swap/swap-side.png (a test person in three test articles),"
+	@echo "$(DEMO)/preview/latest.png (the same kind of grid during training),"
+	@echo "$(DEMO)/loss.png, $(DEMO)/alpha.png and $(DEMO)/eval.png; the data's"
+	@echo "contact sheet is $(CURATED)/contact_sheet.png."
 
 # The settings the set was made with, rewritten only when they change, so a
 # set an older checkout made with other settings is made (and curated) again.
@@ -70,7 +71,8 @@ showcase: $(SHOWCASE_CURATED)/pairs.txt
 		$(SHOWCASE_HELD_OUT)/articles/a000005.png \
 		$(SHOWCASE_HELD_OUT)/articles/a000006.png \
 		--model $(SHOWCASE) --out $(SHOWCASE)/swap/swap.png
-	$(PY) scripts/evaluate.py --model $(SHOWCASE)
+	$(PY) scripts/evaluate.py --model $(SHOWCASE) \
+		--sheet $(SHOWCASE)/swap/test-sheet.png
 
 showcase-data: $(SHOWCASE_CURATED)/pairs.txt
 

@@ -282,24 +282,11 @@ def score(one, swaps, device='@numpy'):
 
 
 def sheet(one, device='@numpy', people=4, articles=4):
-    """A swap sheet of a run: test people (top row) in test articles (left
-    column), as :func:`cagan.visualize.swap_grid` draws it.
-
-    The people and articles are the same for every run on the same data
-    (the first of :func:`cagan.evaluation.scoring_triplets`): the articles
-    are those other test people wear. With fewer test pairs than
-    ``people + articles``, half of them each.
-
-    Returns:
-        numpy.ndarray: uint8 ``(H', W', 3)``.
-    """
+    """A run's swap sheet: :func:`cagan.evaluation.swap_sheet` of its
+    generator on its data."""
     gen, config, _ = run.load_generator(one.folder, device)
-    x_i, y_i, _, _ = evaluation.scoring_triplets(
-        config['data']['root'], gen.size, people + articles)
-    # A test split has at least two pairs (two different articles).
-    n = min(people, max(1, len(x_i) // 2))
-    y_j = y_i[n:n + articles]
-    return visualize.swap_grid(gen, x_i[:n], y_i[:n], y_j, device)
+    return evaluation.swap_sheet(gen, config['data']['root'], device, people,
+                                 articles)
 
 
 def summarize(scores):

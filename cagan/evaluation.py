@@ -22,7 +22,7 @@ from pathlib import Path
 import chainer
 import numpy
 
-from cagan import metrics, run
+from cagan import metrics, run, visualize
 from cagan.data import dataset, held_out
 from cagan.data.neutral import neutral_article
 from cagan.errors import DataError
@@ -150,6 +150,25 @@ def scoring_triplets(root, size, limit, seed=0):
                                       decode_threads=1)
     columns = zip(*(triplets[k] for k in range(len(triplets))))
     return tuple(numpy.stack(c) for c in columns) + (split,)
+
+
+def swap_sheet(gen, root, device='@numpy', people=4, articles=4):
+    """A swap sheet on the test split: test people (top row) in test
+    articles (left column), as :func:`cagan.visualize.swap_grid` draws it.
+
+    The people and articles are the same for every model on the same data
+    (the first of :func:`scoring_triplets`): the articles are those other
+    test people wear. With fewer test pairs than ``people + articles``, half
+    of them each.
+
+    Returns:
+        numpy.ndarray: uint8 ``(H', W', 3)``.
+    """
+    x_i, y_i, _, _ = scoring_triplets(root, gen.size, people + articles)
+    # A test split has at least two pairs (two different articles).
+    n = min(people, max(1, len(x_i) // 2))
+    return visualize.swap_grid(gen, x_i[:n], y_i[:n], y_i[n:n + articles],
+                               device)
 
 
 def ratio(scores, nothing):

@@ -17,9 +17,10 @@ line for scripts.
 """
 
 import json
+from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import cli, evaluation, run, training
+from cagan import cli, evaluation, run, training, visualize
 
 ROWS = {
     'changed_l1': 'L1 in the changed region (lower is better)',
@@ -63,6 +64,10 @@ def main(argv=None):
                         help='held-out swaps to score (default 256)')
     parser.add_argument('--device', default='@numpy',
                         help="'@numpy' or -1 (CPU, default), '@cupy:N' or N")
+    parser.add_argument('--sheet', default=None,
+                        help='also write a swap sheet of the test split '
+                        'there (test people along the top, test articles '
+                        'down the left, alpha maps below)')
     args = parser.parse_args(argv)
     device = cli.get_device(args.device)
     gen, config, weights = run.load_generator(args.model, device)
@@ -88,6 +93,11 @@ def main(argv=None):
           ' {:11.4f}'.format(result['cycle_error']))
     print(LABEL.format('self error |x_i - G(x_i, y_i, y_i)|') +
           ' {:11.4f}'.format(result['self_error']))
+    if args.sheet:
+        Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)
+        visualize.save_image(evaluation.swap_sheet(gen, root, device),
+                             args.sheet)
+        print('swap sheet: {}'.format(args.sheet))
     print(json.dumps(evaluation.finite(result), sort_keys=True))
 
 

@@ -7,8 +7,9 @@ import shutil
 import chainer
 import numpy
 import pytest
+from PIL import Image
 
-from cagan import config, evaluation, run, training
+from cagan import config, evaluation, run, training, visualize
 from cagan.data import held_out, synthetic
 from tests.test_inference import SIZE, model  # noqa: F401  (a fixture)
 from tests.test_swap import run_script
@@ -143,3 +144,17 @@ def test_evaluation_scores_a_perfect_and_a_lazy_generator(truth_data):
     assert flat['outside_l1'] == lazy['outside_l1']  # x_i kept there
     result = evaluation.evaluate(Oracle(), Oracle(), truth_data, 8)
     assert result['ratio']['worn'] == result['ratio']['untrained'] == 0
+
+
+def test_evaluate_writes_a_swap_sheet_of_the_test_split(tmp_path, model,
+                                                        truth_data):
+    sheet = tmp_path / 'new' / 'sheet.png'
+    result = run_script('evaluate.py', '--model', model, '--data', truth_data,
+                        '--sheet', sheet)
+    assert result.returncode == 0, result.stderr
+    json.loads(result.stdout.splitlines()[-1])   # still the last line
+    with Image.open(sheet) as image:
+        width, height = image.size
+    # 4 test pairs: 2 people along the top, 2 articles down the left, a row
+    # of alpha maps: 3 columns, 4 rows, each cell at least MIN_CELL tall.
+    assert height >= 4 * visualize.MIN_CELL and width >= 3 * SIZE[1]
