@@ -55,7 +55,7 @@ $(CURATED)/pairs.txt: $(SYNTHETIC)/pairs.txt
 
 # The showcase: the paper's 128x96 on catalogue-style photos (plain studio
 # backgrounds, a centred standing pose, as a shop's), more pairs, a longer
-# run (configs/showcase.yaml; about 90 minutes on 2 cores, resumable).
+# run (configs/showcase.yaml; about 70 minutes on 2 cores, resumable).
 SHOWCASE_SYNTHETIC := data/showcase
 SHOWCASE_CURATED := data/showcase-clean
 SHOWCASE_HELD_OUT := $(SHOWCASE_CURATED)/test
