@@ -82,9 +82,8 @@ def swap_grid(gen, x_i, y_i, y_j, device=None, min_height=MIN_CELL):
     return upscale(images.to_hwc(grid), cell_scale(height, min_height))
 
 
-def save_image(array, path):
-    """Save a uint8 ``(H, W, 3)`` array atomically, in the format its
-    extension names (``.png``, ``.jpg``, ``.webp``, ...).
+def image_format(path):
+    """The Pillow format an image file's extension names (``'PNG'``, ...).
 
     Raises:
         cagan.errors.CaganError: an extension Pillow cannot write.
@@ -95,6 +94,18 @@ def save_image(array, path):
     if kind is None or kind not in Image.SAVE:
         raise CaganError('{}: cannot write this kind of image; end the name '
                          'in .png, .jpg or .webp'.format(path))
+    return kind
+
+
+def save_image(array, path):
+    """Save a uint8 ``(H, W, 3)`` array atomically, in the format its
+    extension names (``.png``, ``.jpg``, ``.webp``, ...).
+
+    Raises:
+        cagan.errors.CaganError: an extension Pillow cannot write.
+    """
+    path = os.fspath(path)
+    kind = image_format(path)
     with replacing(path) as tmp:
         Image.fromarray(array).save(tmp, format=kind)
 

@@ -69,6 +69,8 @@ def main(argv=None):
                         'there (test people along the top, test articles '
                         'down the left, alpha maps below)')
     args = parser.parse_args(argv)
+    if args.sheet:
+        visualize.image_format(args.sheet)   # before minutes of scoring
     device = cli.get_device(args.device)
     gen, config, weights = run.load_generator(args.model, device)
     root = args.data or config['data']['root']

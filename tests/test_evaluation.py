@@ -158,3 +158,12 @@ def test_evaluate_writes_a_swap_sheet_of_the_test_split(tmp_path, model,
     # 4 test pairs: 2 people along the top, 2 articles down the left, a row
     # of alpha maps: 3 columns, 4 rows, each cell at least MIN_CELL tall.
     assert height >= 4 * visualize.MIN_CELL and width >= 3 * SIZE[1]
+
+
+def test_a_sheet_name_pillow_cannot_write_is_refused_first(tmp_path, model,
+                                                           truth_data):
+    result = run_script('evaluate.py', '--model', model, '--data', truth_data,
+                        '--sheet', tmp_path / 'sheet.xyz')
+    assert result.returncode != 0 and result.stdout == ''
+    assert result.stderr.count('\n') == 1
+    assert 'cannot write this kind of image' in result.stderr
