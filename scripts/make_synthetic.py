@@ -3,8 +3,8 @@
     python scripts/make_synthetic.py --out data/synthetic --pairs 2000
     python scripts/make_synthetic.py --out /tmp/s --pairs 500 \
         --size 256x256 --seed 1 --val 16 --test 32
-    python scripts/make_synthetic.py --out data/synthetic --pairs 1200 \
-        --framing thigh --style catalogue
+    python scripts/make_synthetic.py --out data/synthetic --pairs 2400 \
+        --framing thigh --style catalogue    # make demo's set
 
 Writes DIR/humans/, DIR/articles/, DIR/pairs.txt (with planted, flagged
 cases), the training pairs' ground truth (DIR/truth.txt, DIR/truth/), and
