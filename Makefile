@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The photos are catalogue-style (plain studio backdrops, a centred standing
 # pose, people framed head to mid-thigh), as a shop's and the CAGAN paper's
 # are: at the demo's 64x64 the swimwear is then large enough to learn in
-# minutes, and the demo swaps at every seed tried (on the outdoor-style set
+# minutes, and the demo swaps at every seed tried (on the street-style set
 # it failed at one seed in three).
 SYNTHETIC := data/synthetic
 CURATED := data/synthetic-clean
