@@ -120,6 +120,10 @@ SCHEMA = {
         # every epoch (0: none); the best epoch's generator is kept as
         # gen_best.npz. The test split is left to scripts/evaluate.py.
         'swaps': (64, 'int'),
+        # Keep the best epoch's generator (gen_best.npz, which swap.py and
+        # evaluate.py then use); false: none is kept and the last epoch's
+        # generator is the model, as usual once the rate has decayed to 0.
+        'keep_best': (True, 'bool'),
     },
 }
 

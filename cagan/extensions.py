@@ -121,7 +121,11 @@ class Evaluation(extension.Extension):
     always. The generator of the best epoch so far (lowest
     ``eval/changed_l1``, else lowest ``eval/cycle_error``) is saved as
     ``OUT/gen_best.npz``: the reference article's generator degraded after 50 epochs,
-    and a run must not lose its good model.
+    and a run must not lose its good model. With ``keep_best=False`` the
+    scores are reported and nothing is saved: the last epoch's generator
+    (``gen_epoch_N.npz``) is then the model. The validation changed-region
+    L1 sees only the garment, so after a rate decayed to 0 the last epoch
+    can be the better try-on: its alpha has left the background.
 
     Args:
         gen (cagan.Generator): the generator being trained.
@@ -129,13 +133,16 @@ class Evaluation(extension.Extension):
         triplets (tuple): fixed ``(x_i, y_i, y_j)`` arrays for the scores
             without ground truth.
         device: where ``gen`` lives.
+        keep_best (bool): save the best epoch's generator.
     """
 
     trigger = (1, 'epoch')
     priority = extension.PRIORITY_WRITER
 
-    def __init__(self, gen, truth, triplets, device='@numpy'):
+    def __init__(self, gen, truth, triplets, device='@numpy',
+                 keep_best=True):
         self.gen = gen
+        self.keep_best = keep_best
         self.truth = truth
         self.triplets = triplets
         self.device = device
@@ -152,6 +159,8 @@ class Evaluation(extension.Extension):
         if scores[self.key] < self.best:
             self.best = scores[self.key]
             self.best_iteration = trainer.updater.iteration
+            if not self.keep_best:
+                return
             with replacing(os.path.join(trainer.out, BEST_NAME)) as tmp:
                 chainer.serializers.save_npz(tmp, self.gen)
 

@@ -232,7 +232,8 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
                                         round(opt['decay_from'] * per_epoch),
                                         round(epochs * per_epoch)))
     if swaps:
-        extend_root(Evaluation(shown, truth, held_out, device))
+        extend_root(Evaluation(shown, truth, held_out, device,
+                                config['evaluate']['keep_best']))
         extend_root(PlotReport(list(EVAL_KEYS), 'epoch', (1, 'epoch'),
                                filename='eval.png'))
     extend_root(Preview(shown, *preview, device=device),

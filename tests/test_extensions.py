@@ -5,7 +5,11 @@ from types import SimpleNamespace
 import numpy
 
 import cagan
-from cagan.extensions import EveryOrEnd, PlotReport, Preview
+import chainer
+import pytest
+
+from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
+from cagan.run import BEST_NAME
 from cagan.visualize import swap_grid
 from tests.test_training import SIZE
 
@@ -44,6 +48,21 @@ def test_preview_on_a_mock_trainer(tmp_path, rng):
     # The last row is grey-level alpha.
     last = grid[3 * h:, w:]
     assert (last[..., 0] == last[..., 1]).all()
+
+
+@pytest.mark.parametrize('keep_best', [True, False])
+def test_evaluation_keeps_the_best_epoch_only_when_asked(tmp_path, rng,
+                                                         keep_best):
+    gen = cagan.Generator(ch=8, size=SIZE, seed=0)
+    triplets = tuple(rng.random((2, 3) + SIZE, dtype=numpy.float32)
+                     for _ in range(3))
+    evaluation = Evaluation(gen, None, triplets, keep_best=keep_best)
+    observed = {}
+    with chainer.Reporter().scope(observed):
+        evaluation(mock_trainer(tmp_path, 5))
+    assert set(observed) == {'eval/cycle_error', 'eval/self_error'}
+    assert evaluation.best_iteration == 5
+    assert (tmp_path / BEST_NAME).is_file() == keep_best
 
 
 def test_plot_report_does_not_add_a_point_after_resume():
