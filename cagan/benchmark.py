@@ -9,8 +9,11 @@ step is the data-parallel one of ``scripts/train.py --communicator``, and
 the ceiling is every rank's, sampled at once and summed: the machine's.
 """
 
+import io
+import json
 import resource
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -18,12 +21,13 @@ from pathlib import Path
 import chainer
 import numpy
 from chainer import iterators
+from chainer.training import extensions
 
 import cagan.precision
 from cagan import config as config_module
 from cagan import distributed, inference, run
 from cagan.data import dataset
-from cagan.errors import ConfigError, DataError
+from cagan.errors import CaganError, ConfigError, DataError
 from cagan.kernels import threads
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
@@ -145,6 +149,10 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                   comm=None, precision='float32'):
     """Time CAGAN training steps for a resolved config on random triplets.
 
+    The step is the one training takes: the config's learning rates (D's
+    own with ``optimizer.dis_lr``), Adam's betas and, with
+    ``optimizer.ema``, the moving average of G after each update.
+
     Each timed step is followed by a short GEMM ceiling sample
     (:func:`gemm_ceiling` with ``n=ceiling_n``, 3 repeats), and the ratio
     is the median of the per-step ratios: a step and its ceiling see the
@@ -162,7 +170,8 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     dtype (float16 for ``mixed16``).
 
     Returns:
-        dict: ``seconds`` (median per step after ``warmup``), ``steps``,
+        dict: ``seconds`` (median per step after ``warmup``), ``times``
+        (every timed step's seconds), ``steps``,
         ``ranks``, ``threads`` (:func:`cagan.kernels.threads.workers`, each
         rank's), ``blas_threads`` (:func:`cagan.kernels.threads.blas_threads`,
         outside the workers' calls, each rank's), ``images_per_s``,
@@ -187,14 +196,22 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                       for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
-    optimizers = {name: make_adam(link, config['optimizer']['lr'],
-                                  precision=precision)
+    # The config's step: its rates (D's own with dis_lr), Adam's betas and
+    # the moving average of G (float32, as training keeps it).
+    opt = config['optimizer']
+    rates = {'gen': opt['lr'],
+             'dis': opt['lr'] if opt['dis_lr'] is None else opt['dis_lr']}
+    optimizers = {name: make_adam(link, rates[name], opt['beta1'],
+                                  opt['beta2'], precision=precision)
                   for name, link in (('gen', gen), ('dis', dis))}
     dtype = gen.c0.W.dtype
     if comm is not None:
         optimizers = {k: distributed.multi_node_optimizer(o, comm)
                       for k, o in optimizers.items()}
-    updater = CAGANUpdater(iterator, optimizers, device=device)
+    gen_ema = (None if opt['ema'] is None
+               else run.make_generator(config, seed=0))
+    updater = CAGANUpdater(iterator, optimizers, device=device,
+                           gen_ema=gen_ema, ema=opt['ema'])
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
@@ -216,7 +233,7 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
         # Rank 0's clock for every rank: the same figures everywhere.
         times = comm.mpi_comm.bcast(times)
     seconds = statistics.median(times)
-    return {'seconds': seconds, 'steps': steps,
+    return {'seconds': seconds, 'times': times, 'steps': steps,
             'ranks': 1 if comm is None else comm.size,
             'threads': threads.workers(),
             'blas_threads': threads.blas_threads(),
@@ -287,3 +304,137 @@ def peak_memory_mib(device):
         result['gpu_pool_mib'] = (device.xp.get_default_memory_pool()
                                   .total_bytes() / 2 ** 20)
     return result
+
+
+def peer_args(config):
+    """``scripts/peer_torch.py``'s arguments for the training step of a
+    resolved config (what :func:`training_step` times).
+
+    Raises:
+        cagan.errors.ConfigError: the config uses an option the peer does
+            not build (spectral normalisation, inputs injected into D).
+    """
+    model, opt = config['model'], config['optimizer']
+    lacking = [name for name, used in (
+        ('model.spectral_norm', model['spectral_norm']),
+        ("model.inject 'both'", model['inject'] == 'both')) if used]
+    if lacking:
+        raise ConfigError('the PyTorch peer does not build {}: compare a '
+                          'config without it'.format(', '.join(lacking)))
+    args = ['--size', '{}x{}'.format(*config['data']['size']),
+            '--ch', model['ch'], '--batch', config['train']['batch'],
+            '--head', model['head'], '--upsample', model['upsample'],
+            '--noise', model['noise_sigma'], '--lr', opt['lr'],
+            '--beta1', opt['beta1'], '--beta2', opt['beta2']]
+    if opt['dis_lr'] is not None:
+        args += ['--dis-lr', opt['dis_lr']]
+    if opt['ema'] is not None:
+        args += ['--ema', opt['ema']]
+    if model['inject'] == 'gen':
+        args.append('--inject')
+    return [str(a) for a in args]
+
+
+def peer_step(python, script, config, steps):
+    """Time the config's step in PyTorch: ``script`` (scripts/peer_torch.py)
+    run by the interpreter ``python`` (an environment with torch), in its
+    own process.
+
+    Returns:
+        dict: ``seconds`` (median), ``times`` (every step's), ``peer``
+        (``'torch <version>'``) and ``threads`` (PyTorch's).
+
+    Raises:
+        cagan.errors.CaganError: the interpreter or torch is missing, or
+            the peer failed (its last line of error).
+    """
+    command = [str(python), str(script)] + peer_args(config) + [
+        '--steps', str(steps)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True)
+    except OSError as error:
+        raise CaganError('cannot run the peer {}: {}: give --peer an '
+                         'interpreter with torch installed'.format(
+                             python, error.strerror)) from None
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ['no message'])[-1]
+        raise CaganError('the peer {} failed: {}'.format(python, last))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class _Timed(object):
+    """An extension, or the iterator, with the seconds its calls take added
+    to ``seconds[name]``; everything else passes through."""
+
+    def __init__(self, inner, name, seconds, method='__call__'):
+        self._inner, self._name, self._seconds = inner, name, seconds
+        self._method = method
+        seconds.setdefault(name, 0.0)
+
+    def _timed(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return getattr(self._inner, self._method)(*args, **kwargs)
+        finally:
+            self._seconds[self._name] += time.perf_counter() - start
+
+    def __call__(self, *args, **kwargs):
+        return self._timed(*args, **kwargs)
+
+    def next(self):
+        return self._timed()
+
+    __next__ = next
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def training_phases(config, epochs=1, device='@numpy'):
+    """Where a training run's time goes: ``scripts/train.py``'s trainer for
+    a resolved config, run for ``epochs`` in a temporary folder, with each
+    phase timed.
+
+    Returns:
+        dict or None (the config's data folder is missing): ``setup_s``
+        (reading and decoding the data, building the networks and the
+        extensions), ``data_s`` (the iterator's batches and the converter),
+        ``steps_s`` (the updates, without their data), ``extensions``
+        (``{name: seconds}``, every trainer extension: reports, plots,
+        evaluation, previews, snapshots, weights), ``iterations`` and
+        ``wall_s`` (the whole run, setup included).
+    """
+    from cagan import training  # the trainer's module needs matplotlib
+    overrides = {'train': {'epochs': epochs}}
+    decay = config['optimizer'].get('decay_from')
+    if decay is not None and decay >= epochs:
+        overrides['optimizer'] = {'decay_from': max(0, epochs - 1)}
+    config = config_module.resolve(overrides, 'the phases run', base=config)
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        try:
+            trainer = training.make_trainer(config, out, device)
+        except DataError:
+            return None
+        setup = time.perf_counter() - start
+        seconds = {}
+        updater = trainer.updater
+        updater._iterators['main'] = _Timed(updater.get_iterator('main'),
+                                            'data', seconds, 'next')
+        updater.converter = _Timed(updater.converter, 'data', seconds)
+        updater.update = _Timed(updater.update, 'update', seconds)
+        extension_seconds = {}
+        for name, entry in trainer._extensions.items():
+            if isinstance(entry.extension, extensions.PrintReport):
+                # Its table is not a figure of this benchmark.
+                entry.extension._out = io.StringIO()
+            entry.extension = _Timed(entry.extension, name,
+                                     extension_seconds)
+        trainer.run(show_loop_exception_msg=False)
+        wall = time.perf_counter() - start
+        iterations = updater.iteration
+    return {'setup_s': setup, 'data_s': seconds['data'],
+            'steps_s': seconds['update'] - seconds['data'],
+            'extensions': extension_seconds, 'iterations': iterations,
+            'wall_s': wall}
+

@@ -6,6 +6,8 @@
     python scripts/benchmark.py --config configs/paper.yaml --steps 5 --compare
     mpiexec -n 2 -x OPENBLAS_NUM_THREADS=1 python scripts/benchmark.py \
         --communicator naive --config configs/paper.yaml   # data-parallel
+    python scripts/benchmark.py --config configs/demo.yaml \
+        --peer /tmp/torch/bin/python --phases 1   # against PyTorch; phases
 
 For each config (default: the reference article's at 256x256 and at the paper's 128x96,
 and configs/demo.yaml) it times training steps on random triplets (median
@@ -24,6 +26,14 @@ against a one-thread ceiling: what a core reaches, apart from how the cores
 scale) and with Chainer's own layers (``cagan_cpu_kernels`` at ``'never'``,
 see cagan/kernels/__init__.py). Not a test: nothing here passes or fails.
 
+``--peer PYTHON`` times the same step in PyTorch (scripts/peer_torch.py,
+run by PYTHON, an environment of its own with torch installed), taking
+turns with cagan's step ``--rounds`` times in this run; it prints both
+medians and their ratio. ``--phases EPOCHS`` trains each config for that
+many epochs as scripts/train.py does (on the config's data, in a temporary
+folder) and prints where the time went: setup, the data path, the steps
+and each of the trainer's extensions, in seconds and per step.
+
 Under mpiexec with ``--communicator``, the step is the data-parallel one of
 ``train.py --communicator`` (each rank on its share of ``train.batch``, the
 gradients averaged over the ranks) and the ceiling is the sum of every
@@ -33,6 +43,8 @@ measured, and rank 0 prints them.
 
 import contextlib
 import json
+import statistics
+from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
 import cagan.precision
@@ -42,6 +54,7 @@ from cagan.errors import CaganError
 from cagan.kernels import threads
 
 REFERENCE_AT_PAPER_SIZE = {'data': {'size': [128, 96]}}
+PEER = Path(__file__).resolve().with_name('peer_torch.py')
 DEFAULTS = (('reference 256x256', 'configs/swimwear.yaml', None),
             ('reference 128x96', 'configs/swimwear.yaml', REFERENCE_AT_PAPER_SIZE),
             ('demo', 'configs/demo.yaml', None))
@@ -69,6 +82,17 @@ def main(argv=None):
                         help='float32 (default), tf32 or mixed16 (GPU; see '
                         'cagan/precision.py): the steps in it, against a '
                         'ceiling in its compute dtype')
+    parser.add_argument('--peer', default=None, metavar='PYTHON',
+                        help='an interpreter with torch: time the same step '
+                        'in PyTorch (scripts/peer_torch.py), taking turns '
+                        "with cagan's")
+    parser.add_argument('--rounds', type=cli.at_least(1), default=2,
+                        help='turns each side takes with --peer (default 2; '
+                        'each times --steps steps)')
+    parser.add_argument('--phases', type=cli.at_least(1), default=None,
+                        metavar='EPOCHS',
+                        help='train each config this many epochs as '
+                        'train.py does and print where the time goes')
     parser.add_argument('--communicator', default=None,
                         choices=distributed.COMMUNICATORS,
                         help='ChainerMN communicator, to run under mpiexec '
@@ -87,6 +111,8 @@ def main(argv=None):
         comm, device = distributed.connect(args.communicator, device)
         for _, resolved in runs:
             benchmark.batch_per_rank(resolved, comm)
+            if args.peer:
+                benchmark.peer_args(resolved)
     except CaganError:
         # Every rank meets these alike: rank 0 alone says so.
         if distributed.rank_of(comm) != 0:
@@ -145,6 +171,24 @@ def main(argv=None):
         if root:
             _print_steps(rows)
         return
+    for name, resolved in runs if args.peer else ():
+        ours, theirs = [], []
+        for _ in range(args.rounds):
+            ours += benchmark.training_step(resolved, device, steps)['times']
+            peer = benchmark.peer_step(args.peer, PEER, resolved, steps)
+            theirs += peer['times']
+        emit({'figure': 'peer_step', 'config': name, 'peer': peer['peer'],
+              'steps': len(ours), 'threads': threads.workers(),
+              'peer_threads': peer['threads'],
+              'seconds': round(statistics.median(ours), 4),
+              'peer_seconds': round(statistics.median(theirs), 4),
+              'ratio': round(statistics.median(ours)
+                             / statistics.median(theirs), 3)})
+    for name, resolved in runs if args.phases else ():
+        phases = benchmark.training_phases(resolved, args.phases, device)
+        if phases is not None:
+            emit(dict({'figure': 'training_phases', 'config': name,
+                       'epochs': args.phases}, **phases))
     swap = benchmark.swap_latency(resolved, device)
     emit(dict({'figure': 'swap_latency', 'config': name},
               **{k: round(v, 4) if isinstance(v, float) else v
@@ -158,6 +202,8 @@ def main(argv=None):
                  benchmark.peak_memory_mib(device).items()}))
 
     _print_steps(rows)
+    _print_peers(rows)
+    _print_phases(rows)
     print('swap of a {photo} photo: {swap_s:.3f} s ({with_load_s:.3f} s with '
           'the model load)'.format(**swap))
     if loader:
@@ -180,6 +226,31 @@ def _print_steps(rows):
                   ' {images_per_s:6.1f} {gflop:9.1f} {gflops:8.1f}'
                   ' {ceiling_gflops:9.1f} {ratio:7.3f}'.format(
                       blas=str(row['blas_threads'] or '-'), **row))
+
+
+def _print_peers(rows):
+    for row in rows:
+        if row['figure'] == 'peer_step':
+            print('{config}: cagan {seconds:.3f} s/step, {peer} '
+                  '{peer_seconds:.3f} s/step ({threads} and {peer_threads} '
+                  'threads, medians of {steps} steps each): ratio '
+                  '{ratio:.2f}'.format(**row))
+
+
+def _print_phases(rows):
+    for row in rows:
+        if row['figure'] != 'training_phases':
+            continue
+        steps = row['iterations']
+        print('\n{config}, {epochs} epoch(s), {iterations} steps, {wall_s:.1f} '
+              's in all:'.format(**row))
+        parts = [('setup (data, networks)', row['setup_s']),
+                 ('data path', row['data_s']), ('steps', row['steps_s'])]
+        parts += sorted(row['extensions'].items(), key=lambda kv: -kv[1])
+        for label, seconds in parts:
+            print('  {:24s} {:8.2f} s {:8.1f} ms/step {:6.1%}'.format(
+                label, seconds, 1000 * seconds / max(1, steps),
+                seconds / row['wall_s']))
 
 
 def _peak(rows):
