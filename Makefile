@@ -77,7 +77,13 @@ showcase: $(CURATED)/pairs.txt
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py --quick
 
-test: $(STAMP)
+# The tests also cover the serving extra (export to ONNX, onnxruntime).
+SERVE_STAMP := $(VENV)/.serve
+$(SERVE_STAMP): requirements-serve.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-serve.txt
+	@touch $@
+
+test: $(STAMP) $(SERVE_STAMP)
 	$(PY) -m pytest
 
 # The float comparisons (cagan/testing.py) again under each OpenBLAS kernel

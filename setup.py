@@ -18,4 +18,7 @@ setup(
         'pyyaml',
         'threadpoolctl',
     ],
+    # Exporting a generator to ONNX and running it without Chainer
+    # (scripts/export.py, scripts/swap.py --model gen.onnx).
+    extras_require={'serve': ['onnx', 'onnxruntime']},
 )

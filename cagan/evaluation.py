@@ -16,6 +16,7 @@ keeps the best epoch's generator. The held-out data and the ground truth
 come from :mod:`cagan.data.held_out`.
 """
 
+import functools
 import math
 from pathlib import Path
 
@@ -167,8 +168,9 @@ def swap_sheet(gen, root, device='@numpy', people=4, articles=4):
     x_i, y_i, _, _ = scoring_triplets(root, gen.size, people + articles)
     # A test split has at least two pairs (two different articles).
     n = min(people, max(1, len(x_i) // 2))
-    return visualize.swap_grid(gen, x_i[:n], y_i[:n], y_i[n:n + articles],
-                               device)
+    return visualize.swap_grid(
+        functools.partial(swap_arrays, gen, device=device), x_i[:n], y_i[:n],
+        y_i[n:n + articles])
 
 
 def ratio(scores, nothing):

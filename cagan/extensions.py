@@ -8,6 +8,7 @@ one, plus at most a stray temporary file, which
 :func:`cagan.run.remove_partial` clears before a run starts.
 """
 
+import functools
 import math
 import os
 
@@ -17,6 +18,7 @@ from chainer.training import extension, extensions
 
 from cagan.data.layout import replacing
 from cagan.evaluation import score_pairs, score_truth
+from cagan.inference import swap_arrays
 from cagan.run import BEST_NAME, PREVIEW_DIR
 from cagan.visualize import save_image, swap_grid
 
@@ -196,7 +198,9 @@ class Preview(chainer.training.Extension):
     def __call__(self, trainer):
         folder = os.path.join(trainer.out, PREVIEW_DIR)
         os.makedirs(folder, exist_ok=True)
-        grid = swap_grid(self.gen, self.x_i, self.y_i, self.y_j, self.device)
+        swap = functools.partial(swap_arrays, self.gen,
+                                 device=self.device or '@numpy')
+        grid = swap_grid(swap, self.x_i, self.y_i, self.y_j)
         save_image(grid, os.path.join(
             folder, 'iter_{}.png'.format(trainer.updater.iteration)))
         save_image(grid, os.path.join(folder, 'latest.png'))

@@ -3,14 +3,11 @@
 :func:`cagan.run.load_generator` loads one from a run's folder.
 """
 
-from dataclasses import dataclass
-
 import chainer
 import numpy
 from chainer import backend
 
-from cagan.data import images
-from cagan.data.neutral import neutral_article
+from cagan import tryon
 
 
 def swap_arrays(gen, x_i, y_i, y_j, device='@numpy', batch=None):
@@ -44,27 +41,9 @@ def swap_arrays(gen, x_i, y_i, y_j, device='@numpy', batch=None):
     return numpy.concatenate(outs), numpy.concatenate(alphas)
 
 
-@dataclass
-class Swap:
-    """One swap, at the photo's size and in the network's frame.
-
-    Attributes:
-        result: uint8 ``(H0, W0, 3)``: the human photo wearing the article.
-        alpha: float32 ``(H0, W0)`` in [0, 1]: the repainted region.
-        frame: uint8 ``(h, w, 3)``: ``x_ij`` as the network made it.
-    """
-
-    result: numpy.ndarray
-    alpha: numpy.ndarray
-    frame: numpy.ndarray
-
-
 def swap_photos(gen, human, articles, worn=None, device='@numpy'):
-    """Dress the person of a photo in each of several articles.
-
-    Every photo is fitted to the generator's input size (aspect ratio kept,
-    see :func:`cagan.data.images.fit`); each result is mapped back onto the
-    human photo at its full size, where only the repainted region changes.
+    """Dress the person of a photo in each of several articles, with a
+    Chainer generator: :func:`cagan.tryon.dress` with ``gen`` on ``device``.
 
     Args:
         gen (cagan.Generator): a trained generator.
@@ -75,19 +54,8 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
         device: where ``gen`` lives.
 
     Returns:
-        list of Swap: one per article.
+        list of cagan.tryon.Swap: one per article.
     """
-    size = gen.size
-    frame, placement = images.fit(human, size)
-    x_i = images.to_chw(frame)
-    y_i = (images.to_chw(images.fit(worn, size)[0]) if worn is not None
-           else neutral_article(size))
-    y_j = numpy.stack([images.to_chw(images.fit(a, size)[0])
-                       for a in articles])
-    n = len(y_j)
-    x_ij, alpha = swap_arrays(gen, numpy.repeat(x_i[None], n, 0),
-                              numpy.repeat(y_i[None], n, 0), y_j, device)
-    return [Swap(images.paste_back(human, x_ij[k], alpha[k], placement),
-                 images.unfit_alpha(alpha[k], placement, human.shape),
-                 images.to_hwc(x_ij[k]))
-            for k in range(n)]
+    def swap(x_i, y_i, y_j):
+        return swap_arrays(gen, x_i, y_i, y_j, device)
+    return tryon.dress(swap, gen.size, human, articles, worn)

@@ -14,7 +14,6 @@ from PIL import Image
 from cagan.data import images
 from cagan.errors import CaganError
 from cagan.data.layout import replacing
-from cagan.inference import swap_arrays
 
 #: A comfortable height in pixels for one cell of a grid: smaller cells are
 #: enlarged by a whole-number factor until they are at least this tall.
@@ -43,7 +42,7 @@ def upscale(image, factor):
     return numpy.repeat(numpy.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def swap_grid(gen, x_i, y_i, y_j, device=None, min_height=MIN_CELL):
+def swap_grid(swap, x_i, y_i, y_j, min_height=MIN_CELL):
     """The reference article's figure as one image.
 
     Humans along the top row, articles down the left column, each cell the
@@ -54,10 +53,13 @@ def swap_grid(gen, x_i, y_i, y_j, device=None, min_height=MIN_CELL):
     ``k = cell_scale(H, min_height)``, nearest neighbour.
 
     Args:
-        gen (cagan.Generator): the generator, in test mode here.
+        swap: the model, called as ``swap(x_i, y_i, y_j)`` with float32
+            ``(K, 3, H, W)`` arrays and returning ``x_ij`` ``(K, 3, H, W)``
+            and ``alpha`` ``(K, H, W)`` (a generator through
+            :func:`cagan.inference.swap_arrays`, or an exported model's
+            ``swap``).
         x_i, y_i: float32 ``(N, 3, H, W)``: N humans and their own articles.
         y_j: float32 ``(M, 3, H, W)``: M articles.
-        device: where ``gen`` lives (default: the CPU).
         min_height (int): the least height of a cell in pixels (1: the
             network's own size).
 
@@ -69,8 +71,7 @@ def swap_grid(gen, x_i, y_i, y_j, device=None, min_height=MIN_CELL):
     rows_x = numpy.repeat(x_i[None], m, axis=0).reshape((-1,) + x_i.shape[1:])
     rows_y = numpy.repeat(y_i[None], m, axis=0).reshape(rows_x.shape)
     cols_y = numpy.repeat(y_j, n, axis=0)
-    x_ij, alpha = swap_arrays(gen, rows_x, rows_y, cols_y,
-                              '@numpy' if device is None else device)
+    x_ij, alpha = swap(rows_x, rows_y, cols_y)
     x_ij = x_ij.reshape((m, n, 3, height, width))
     alpha = alpha[:n, None]
     blank = numpy.ones((3, height, width), numpy.float32)

@@ -1,5 +1,6 @@
 """cagan.extensions, on a mock trainer where they can be."""
 
+import functools
 from types import SimpleNamespace
 
 import numpy
@@ -8,6 +9,7 @@ import cagan
 import chainer
 import pytest
 
+from cagan.inference import swap_arrays
 from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
 from cagan.run import BEST_NAME
 from cagan.visualize import swap_grid
@@ -35,7 +37,8 @@ def test_preview_on_a_mock_trainer(tmp_path, rng):
         grid = numpy.asarray(image)
     with Image.open(tmp_path / 'preview' / 'latest.png') as image:
         assert numpy.array_equal(numpy.asarray(image), grid)
-    assert numpy.array_equal(grid, swap_grid(gen, x_i, y_i, y_j))
+    assert numpy.array_equal(
+        grid, swap_grid(functools.partial(swap_arrays, gen), x_i, y_i, y_j))
     grid = grid[::3, ::3]  # cells are shown 3x larger (nearest neighbour)
     h, w = SIZE
     assert grid.shape == ((2 + 2) * h, (3 + 1) * w, 3)

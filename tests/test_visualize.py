@@ -1,10 +1,13 @@
 """cagan.visualize: grids, sheets and saving images."""
 
+import functools
+
 import chainer
 import numpy
 import pytest
 
 from cagan.errors import CaganError
+from cagan.inference import swap_arrays
 from cagan.visualize import (MIN_CELL, cell_scale, save_image, side_by_side,
                              swap_grid, upscale)
 
@@ -41,9 +44,11 @@ def test_a_16x16_grid_is_an_exact_nearest_neighbour_upscale(rng):
     x_i, y_i = (rng.random((2, 3) + size, dtype=numpy.float32)
                 for _ in range(2))
     y_j = rng.random((3, 3) + size, dtype=numpy.float32)
-    small = swap_grid(Painter(size), x_i, y_i, y_j, min_height=1)
+    small = swap_grid(functools.partial(swap_arrays, Painter(size)), x_i,
+                      y_i, y_j, min_height=1)
     assert small.shape == ((3 + 2) * 16, (2 + 1) * 16, 3)
-    grid = swap_grid(Painter(size), x_i, y_i, y_j)
+    grid = swap_grid(functools.partial(swap_arrays, Painter(size)), x_i,
+                     y_i, y_j)
     k = MIN_CELL // 16
     assert grid.shape == (k * small.shape[0], k * small.shape[1], 3)
     assert numpy.array_equal(grid, numpy.kron(

@@ -1,0 +1,213 @@
+"""A trained generator as an ONNX file, for serving without Chainer.
+
+:func:`export_generator` writes the swap ``(x_i, y_i, y_j) -> (x_ij,
+alpha)`` of a :class:`cagan.Generator` (its composition included) with
+``onnx_chainer``, Chainer's own exporter, from Chainer's own layers (the
+CPU kernels' switch at ``'never'``, see :mod:`cagan.kernels`), and stores
+in the file's metadata what a server needs to feed it and read it back:
+the run's resolved config and the contract of :data:`CONTRACT`
+(:mod:`cagan.onnx_model` reads both, with onnxruntime only).
+
+onnx_chainer 7.8.1 predates today's onnx: it reads ``onnx.mapping``
+(removed in onnx 1.15), which :func:`_ready_onnx` rebuilds from onnx's own
+tables before the exporter is imported. cagan's own function nodes get
+converters here: instance norm (Chainer's ``group_normalization`` with one
+group per channel) becomes ONNX's ``InstanceNormalization``, the 2x2 sum
+pooling of input re-injection an ``AveragePool`` times 4, and its nearest
+x2 upsampling a ``Resize``.
+"""
+
+import json
+import sys
+import types
+import warnings
+
+import chainer
+import numpy
+
+from cagan import config as config_module
+from cagan.errors import CaganError
+from cagan.onnx_model import CONFIG_KEY, CONTRACT, CONTRACT_KEY
+
+#: onnx_chainer's newest opset (11): Resize with scales, InstanceNormalization.
+OPSET = 11
+
+
+class _Swap(chainer.Chain):
+    """The exported graph: ``gen.swap`` with ``alpha`` as ``(N, 1, H, W)``."""
+
+    def __init__(self, gen):
+        super().__init__()
+        with self.init_scope():
+            self.gen = gen
+
+    def forward(self, x_i, y_i, y_j):
+        return self.gen.swap(x_i, y_i, y_j)
+
+
+def _ready_onnx():
+    """Import onnx (and give it the ``onnx.mapping`` onnx_chainer reads).
+
+    Raises:
+        cagan.errors.CaganError: onnx is not installed.
+    """
+    try:
+        import onnx
+        import onnx._mapping
+        import onnx.numpy_helper
+    except ImportError:
+        raise CaganError('exporting needs the onnx package: pip install -e '
+                         '.[serve] (or pip install -r '
+                         'requirements-serve.txt)') from None
+    if 'onnx.mapping' not in sys.modules:
+        tensor = onnx.TensorProto
+        mapping = types.ModuleType('onnx.mapping')
+        mapping.NP_TYPE_TO_TENSOR_TYPE = {}
+        for code, entry in onnx._mapping.TENSOR_TYPE_MAP.items():
+            mapping.NP_TYPE_TO_TENSOR_TYPE.setdefault(entry.np_dtype, code)
+        # onnx 1.6's table: where each type's values go in a TensorProto.
+        mapping.STORAGE_TENSOR_TYPE_TO_FIELD = {
+            tensor.FLOAT: 'float_data', tensor.INT32: 'int32_data',
+            tensor.INT64: 'int64_data', tensor.UINT16: 'int32_data',
+            tensor.DOUBLE: 'double_data', tensor.COMPLEX64: 'float_data',
+            tensor.COMPLEX128: 'double_data', tensor.UINT32: 'uint64_data',
+            tensor.UINT64: 'uint64_data', tensor.STRING: 'string_data',
+            tensor.BOOL: 'int32_data'}
+        sys.modules['onnx.mapping'] = mapping
+        onnx.mapping = mapping
+    return onnx
+
+
+def _converters(onnx):
+    from onnx_chainer import onnx_helper
+
+    def instance_norm(params):
+        func = params.func
+        channels = func.inputs[0].shape[1]
+        if func.groups != channels:
+            raise CaganError('only instance norm (one group per channel) is '
+                             'exported, got {} groups of {} channels'.format(
+                                 func.groups, channels))
+        return onnx_helper.make_node(
+            'InstanceNormalization', params.input_names, params.output_names,
+            epsilon=float(func.eps)),
+
+    def sum_pool(params):
+        # AveragePool's mean of 4, times 4: the sum.
+        gb = onnx_helper.GraphBuilder()
+        mean = gb.op('AveragePool', params.input_names, kernel_shape=[2, 2],
+                     strides=[2, 2])
+        four = params.context.add_const(numpy.array(4, numpy.float32), 'four')
+        gb.op('Mul', [mean, four])
+        return gb.nodes(params.output_names)
+
+    def upsample(params):
+        context = params.context
+        roi = context.add_const(numpy.array([], numpy.float32), 'roi')
+        scales = context.add_const(
+            numpy.array([1, 1, 2, 2], numpy.float32), 'scales')
+        return onnx_helper.make_node(
+            'Resize', [params.input_names[0], roi, scales],
+            params.output_names, mode='nearest',
+            coordinate_transformation_mode='asymmetric',
+            nearest_mode='floor'),
+
+    def tensordot(params):
+        # Only of weights: the resize-convolution's 4x4 kernel from its 3x3
+        # one (cagan.links.connection). Folded into a constant.
+        func = params.func
+        if not all(_of_weights(node) for node in func.inputs):
+            raise CaganError('a tensordot of activations has no ONNX '
+                             'converter (opset {})'.format(OPSET))
+        a, b = (node.get_variable().array for node in func.inputs)
+        value = numpy.tensordot(a, b, axes=func.axes)
+        return onnx_helper.make_node(
+            'Constant', [], params.output_names,
+            value=onnx.numpy_helper.from_array(value.astype(a.dtype))),
+
+    return {'GroupNormalization': instance_norm, '_SumPool2': sum_pool,
+            '_Upsample2': upsample, 'TensorDot': tensordot}
+
+
+def _weights_as_constants(graph):
+    """Weights are initializers only, not graph inputs as well (onnx_chainer
+    lists them as both, which keeps onnxruntime from folding constants);
+    those no node reads (the 3x3 kernels a folded tensordot replaced) or
+    that a node makes (its value) are dropped."""
+    weights = {tensor.name for tensor in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weights]
+    del graph.input[:]
+    graph.input.extend(inputs)
+    read = {name for node in graph.node for name in node.input}
+    outputs = {o.name for o in graph.output}
+    # A folded tensordot's first half is read by no node.
+    nodes = [node for node in graph.node
+             if node.op_type != 'Constant'
+             or set(node.output) & (read | outputs)]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    made = {name for node in graph.node for name in node.output}
+    kept = [tensor for tensor in graph.initializer
+            if tensor.name in read and tensor.name not in made]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
+def _of_weights(node):
+    """Whether a graph node's value comes from weights and constants only:
+    a Parameter, an array that needs no gradient, or a TensorDot of such."""
+    creator = node.creator_node
+    if creator is None:
+        variable = node.get_variable_or_none()
+        return (isinstance(variable, chainer.Parameter)
+                or variable is not None and not variable.requires_grad)
+    return (type(creator).__name__ == 'TensorDot'
+            and all(_of_weights(n) for n in creator.inputs))
+
+
+def export_generator(gen, config, path):
+    """Write ``gen``'s swap to ``path`` as an ONNX model and check it.
+
+    Args:
+        gen (cagan.Generator): on the CPU, float32.
+        config (dict): the run's resolved config (stored in the metadata).
+        path (str or pathlib.Path): the ``.onnx`` file to write.
+
+    Returns:
+        onnx.ModelProto: the checked model, as written. Its inputs are
+        ``x_i``, ``y_i``, ``y_j`` and its outputs ``x_ij`` and ``alpha``
+        (see :data:`cagan.onnx_model.CONTRACT`), with a free batch axis.
+
+    Raises:
+        cagan.errors.CaganError: onnx is not installed, or the exporter
+            cannot convert the generator.
+    """
+    onnx = _ready_onnx()
+    import onnx_chainer
+    from cagan.data.layout import replacing
+    height, width = gen.size
+    example = [numpy.full((1, 3, height, width), 0.5, numpy.float32)
+               for _ in range(3)]
+    shapes = [('batch', 3, height, width)] * 3
+    with chainer.using_config('train', False), \
+            chainer.using_config('cagan_cpu_kernels', 'never'), \
+            warnings.catch_warnings():
+        # onnx_chainer calls its converter hook experimental, every time.
+        warnings.filterwarnings('ignore', category=FutureWarning,
+                                message='external_converters')
+        model = onnx_chainer.export(
+            _Swap(gen), example, input_names=list(CONTRACT['inputs']),
+            output_names=list(CONTRACT['outputs']), opset_version=OPSET,
+            input_shapes=shapes,
+            external_converters=_converters(onnx))
+    _weights_as_constants(model.graph)
+    contract = dict(CONTRACT, size=[height, width])
+    for name, value in ((CONFIG_KEY, config_module.dump(config)),
+                        (CONTRACT_KEY, json.dumps(contract))):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = name, value
+    model.producer_name = 'cagan'
+    onnx.checker.check_model(model)
+    with replacing(path) as tmp:
+        onnx.save(model, str(tmp))
+    return model
