@@ -77,10 +77,12 @@ showcase: $(CURATED)/pairs.txt
 bench: $(STAMP)
 	$(PY) scripts/benchmark.py --quick
 
-# The tests also cover the serving extra (export to ONNX, onnxruntime).
+# The tests also cover the serving extra (export to ONNX, onnxruntime, the
+# service) and drive its page in a headless browser (Selenium).
 SERVE_STAMP := $(VENV)/.serve
-$(SERVE_STAMP): requirements-serve.txt $(STAMP)
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-serve.txt
+$(SERVE_STAMP): requirements-serve.txt requirements-test.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements.txt \
+		-r requirements-serve.txt -r requirements-test.txt
 	@touch $@
 
 test: $(STAMP) $(SERVE_STAMP)

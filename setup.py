@@ -18,7 +18,8 @@ setup(
         'pyyaml',
         'threadpoolctl',
     ],
-    # Exporting a generator to ONNX and running it without Chainer
-    # (scripts/export.py, scripts/swap.py --model gen.onnx).
-    extras_require={'serve': ['onnx', 'onnxruntime']},
+    # Exporting a generator to ONNX, running it without Chainer and serving
+    # it (scripts/export.py, swap.py --model gen.onnx, serve.py).
+    extras_require={'serve': ['onnx', 'onnxruntime', 'starlette', 'uvicorn',
+                              'python-multipart']},
 )
