@@ -21,6 +21,7 @@ import json
 import sys
 import types
 import warnings
+from pathlib import Path
 
 import chainer
 import numpy
@@ -171,7 +172,8 @@ def export_generator(gen, config, path):
     Args:
         gen (cagan.Generator): on the CPU, float32.
         config (dict): the run's resolved config (stored in the metadata).
-        path (str or pathlib.Path): the ``.onnx`` file to write.
+        path (str or pathlib.Path): the ``.onnx`` file to write (its
+            folder is made if missing).
 
     Returns:
         onnx.ModelProto: the checked model, as written. Its inputs are
@@ -179,8 +181,8 @@ def export_generator(gen, config, path):
         (see :data:`cagan.onnx_model.CONTRACT`), with a free batch axis.
 
     Raises:
-        cagan.errors.CaganError: onnx is not installed, or the exporter
-            cannot convert the generator.
+        cagan.errors.CaganError: onnx is not installed, the exporter
+            cannot convert the generator, or ``path`` cannot be written.
     """
     onnx = _ready_onnx()
     import onnx_chainer
@@ -208,6 +210,11 @@ def export_generator(gen, config, path):
         entry.key, entry.value = name, value
     model.producer_name = 'cagan'
     onnx.checker.check_model(model)
-    with replacing(path) as tmp:
-        onnx.save(model, str(tmp))
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as tmp:
+            onnx.save(model, str(tmp))
+    except OSError as error:
+        raise CaganError('{}: cannot write it ({})'.format(
+            path, error.strerror or error)) from None
     return model

@@ -3,6 +3,8 @@
 :func:`cagan.run.load_generator` loads one from a run's folder.
 """
 
+import functools
+
 import chainer
 import numpy
 from chainer import backend
@@ -56,6 +58,5 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
     Returns:
         list of cagan.tryon.Swap: one per article.
     """
-    def swap(x_i, y_i, y_j):
-        return swap_arrays(gen, x_i, y_i, y_j, device)
+    swap = functools.partial(swap_arrays, gen, device=device)
     return tryon.dress(swap, gen.size, human, articles, worn)

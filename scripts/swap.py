@@ -19,7 +19,7 @@ same files and without importing Chainer.
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer, if it is imported)
-from cagan import cli, tryon
+from cagan import cli, tryon, visualize
 from cagan.data import images
 
 #: What ``make demo`` trains (cagan.run.DEFAULT_MODEL, named here so that
@@ -60,36 +60,26 @@ def main(argv=None):
         device = cli.get_device(args.device)
         gen, _, weights = run.load_generator(args.model, device)
         swaps = inference.swap_photos(gen, human, articles, worn, device)
-    written = write_swaps(args.out, human,
-                          [Path(p).stem for p in args.articles], articles,
-                          swaps)
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows, written = [], []
+    for path, article, swap in zip(args.articles, articles, swaps):
+        target = out if len(swaps) == 1 else out.with_name(
+            '{}-{}{}'.format(out.stem, Path(path).stem, out.suffix))
+        alpha = target.with_name('{}-alpha.png'.format(target.stem))
+        visualize.save_image(swap.result, target)
+        visualize.save_image(images.to_hwc(swap.alpha[None].repeat(3, 0)),
+                             alpha)
+        written += [target, alpha]
+        rows.append([human, article, swap.result, swap.alpha])
+    side = out.with_name('{}-side.png'.format(out.stem))
+    visualize.save_image(visualize.side_by_side(rows), side)
+    written.append(side)
     print('{} ({}x{}) dressed in {} article(s) by {}:'.format(
         args.human, human.shape[0], human.shape[1], len(articles), weights))
     for path in written:
         print('  ' + str(path))
-
-
-def write_swaps(out, human, names, articles, swaps):
-    """For each article the result (``out``, or ``<out>-<name>`` with
-    several) and its alpha map (``-alpha``), then the sheet ``<out>-side``;
-    returns the paths written. Pictures are drawn without Chainer (save_image
-    and side_by_side need Pillow and NumPy only)."""
-    from cagan.visualize import save_image, side_by_side
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rows, written = [], []
-    for name, article, swap in zip(names, articles, swaps):
-        target = out if len(swaps) == 1 else out.with_name(
-            '{}-{}{}'.format(out.stem, name, out.suffix))
-        alpha = target.with_name('{}-alpha.png'.format(target.stem))
-        save_image(swap.result, target)
-        save_image(images.to_hwc(swap.alpha[None].repeat(3, 0)), alpha)
-        written += [target, alpha]
-        rows.append([human, article, swap.result, swap.alpha])
-    side = out.with_name('{}-side.png'.format(out.stem))
-    save_image(side_by_side(rows), side)
-    written.append(side)
-    return written
 
 
 if __name__ == '__main__':

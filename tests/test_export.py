@@ -9,6 +9,7 @@ import sys
 import chainer
 import numpy
 import pytest
+import yaml
 from PIL import Image
 
 from cagan import config, inference, run
@@ -58,7 +59,7 @@ def test_onnxruntime_computes_what_chainer_does(tmp_path, name):
     onnx.checker.check_model(onnx.load(str(path)))
     exported = OnnxGenerator(path)
     assert exported.size == SIZE
-    assert config.resolve(__import__('yaml').safe_load(exported.config),
+    assert config.resolve(yaml.safe_load(exported.config),
                           'metadata') == resolved
     rng = numpy.random.default_rng(0)
     # A batch other than the export's 1: the batch axis is free.
@@ -194,3 +195,23 @@ def test_without_the_serve_extra_the_error_says_what_to_install(
                                           script='swap.py'))
     assert done.returncode == 1 and done.stderr.count('\n') == 1
     assert 'needs onnxruntime: pip install -e .[serve]' in done.stderr
+
+
+def test_export_makes_the_folder_and_says_when_it_cannot_write(tmp_path,
+                                                               run_folder):
+    out = tmp_path / 'new' / 'deeper' / 'gen.onnx'
+    done = run_script('export.py', '--model', run_folder, '--out', out)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('')
+    done = run_script('export.py', '--model', run_folder, '--out',
+                      blocker / 'gen.onnx')
+    assert done.returncode == 1 and done.stderr.count('\n') == 1
+    assert 'cannot write it' in done.stderr and 'Traceback' not in done.stderr
+
+
+def test_swap_names_the_same_default_model_as_the_run_module():
+    import runpy
+    names = runpy.run_path(str(ROOT / 'scripts' / 'swap.py'))
+    assert names['DEFAULT_MODEL'] == str(run.DEFAULT_MODEL)
