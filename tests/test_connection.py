@@ -15,6 +15,7 @@ from chainer.functions.connection import deconvolution_2d as chainer_deconv
 from cagan import kernels, testing
 from cagan.kernels import connection
 from cagan.links import Convolution2D, Deconvolution2D, ResizeConvolution2D
+from cagan.links.connection import _RESIZE_TAPS, _ResizeKernel
 
 #: Each link: (ours, Chainer's, the kernels' function, the kernel's node,
 #: Chainer's node).
@@ -123,3 +124,36 @@ def test_resize_convolution_float16_and_lazy_parameters(rng):
     assert y.dtype == numpy.float16
     testing.assert_allclose(
         y.array, resize_then_convolve(x, link.W, link.b).array, 1e-2)
+
+
+@pytest.mark.numerics
+def test_the_resize_kernel_and_its_gradients_of_any_order(rng):
+    W0 = rng.standard_normal((5, 3, 3, 3))
+    gK0 = rng.standard_normal((3, 5, 4, 4))
+    ggW0 = rng.standard_normal(W0.shape)
+    taps = _RESIZE_TAPS.astype(W0.dtype)
+
+    def kernel(w):
+        return numpy.einsum('ocij,ai,bj->coab', w, taps, taps)
+
+    def adjoint(g):
+        return numpy.einsum('coab,ai,bj->ocij', g, taps, taps)
+
+    W, gK = chainer.Variable(W0), chainer.Variable(gK0)
+    K = _ResizeKernel().apply((W,))[0]
+    testing.assert_allclose(K.array, kernel(W0), 1e-12)
+    gW, = chainer.grad([F.sum(K * gK)], [W], enable_double_backprop=True)
+    testing.assert_allclose(gW.array, adjoint(gK0), 1e-12)
+    # The gradient's own gradient (with respect to gK) is the kernel again.
+    ggK, = chainer.grad([F.sum(gW * ggW0)], [gK])
+    testing.assert_allclose(ggK.array, kernel(ggW0), 1e-12)
+
+
+def test_resize_convolution_takes_one_kernel_node_on_the_cpu(rng):
+    link = ResizeConvolution2D(3, 4)
+    x = rng.standard_normal((1, 3, 4, 4)).astype(numpy.float32)
+    y = link(x)
+    W = y.creator.inputs[1]
+    assert type(W.creator) is _ResizeKernel
+    with chainer.using_config('cagan_cpu_kernels', 'never'):
+        assert type(link(x).creator.inputs[1].creator) is not _ResizeKernel

@@ -49,7 +49,8 @@ The two agree to float rounding (sums run in another order; see
 noise defines its own values, and the rule gives Chainer's bit for bit.
 """
 
-from cagan.kernels._dispatch import CONFIG, VALUES, VARIABLE  # noqa: F401
+from cagan.kernels._dispatch import (  # noqa: F401
+    CONFIG, VALUES, VARIABLE, use_kernels)
 from cagan.kernels.activation import leaky_relu, relu  # noqa: F401
 from cagan.kernels.connection import (  # noqa: F401
     convolution_2d, deconvolution_2d)

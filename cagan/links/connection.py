@@ -3,6 +3,7 @@
 import chainer.functions as F
 import chainer.links as L
 import numpy
+from chainer import function_node
 
 from cagan import kernels
 
@@ -86,9 +87,54 @@ class ResizeConvolution2D(Convolution2D):
     def forward(self, x):
         if self.W.array is None:
             self._initialize_params(x.shape[1])
-        taps = self.xp.asarray(_RESIZE_TAPS, dtype=self.W.dtype)
-        # (O, C, 3, 3) -> (O, C, 4, 4), then Chainer's deconvolution layout.
-        W = F.tensordot(F.tensordot(self.W, taps, axes=((2,), (1,))), taps,
-                        axes=((2,), (1,)))
-        W = F.transpose(W, (1, 0, 2, 3))
+        if kernels.use_kernels(self.W.array):
+            # One node each way, not five (a fifth of a small step's nodes).
+            W = _ResizeKernel().apply((self.W,))[0]
+        else:
+            # Chainer's own functions (GPUs, and the graph ONNX exports).
+            taps = self.xp.asarray(_RESIZE_TAPS, dtype=self.W.dtype)
+            # (O, C, 3, 3) -> (O, C, 4, 4), then Chainer's deconvolution
+            # layout.
+            W = F.tensordot(F.tensordot(self.W, taps, axes=((2,), (1,))),
+                            taps, axes=((2,), (1,)))
+            W = F.transpose(W, (1, 0, 2, 3))
         return kernels.deconvolution_2d(x, W, self.b, 2, 1)
+
+
+def _taps(array):
+    return numpy.asarray(_RESIZE_TAPS, dtype=array.dtype)
+
+
+class _ResizeKernel(function_node.FunctionNode):
+    """A resize-convolution's ``W`` ``(O, C, 3, 3)`` as the equal 4x4
+    deconvolution's ``(C, O, 4, 4)``: ``K[c, o, a, b] = sum over (i, j) of
+    W[o, c, i, j] T[a, i] T[b, j]`` with ``T`` = :data:`_RESIZE_TAPS`.
+    Linear: its backward is :class:`_ResizeKernelGrad`, and that one's is
+    this, so gradients of any order work."""
+
+    def forward(self, inputs):
+        W, = inputs
+        taps = _taps(W)
+        # (O, C, 3(i), 3(j)) -> (O, C, 3(j), 4(a)) -> (O, C, 4(a), 4(b)).
+        K = numpy.tensordot(numpy.tensordot(W, taps, ((2,), (1,))), taps,
+                            ((2,), (1,)))
+        return K.transpose(1, 0, 2, 3),
+
+    def backward(self, indexes, grad_outputs):
+        return _ResizeKernelGrad().apply(grad_outputs)
+
+
+class _ResizeKernelGrad(function_node.FunctionNode):
+    """The adjoint of :class:`_ResizeKernel`: ``(C, O, 4, 4)`` to ``(O, C,
+    3, 3)``."""
+
+    def forward(self, inputs):
+        gK, = inputs
+        taps = _taps(gK)
+        # (C, O, 4(a), 4(b)) -> (C, O, 4(b), 3(i)) -> (C, O, 3(i), 3(j)).
+        gW = numpy.tensordot(numpy.tensordot(gK, taps, ((2,), (0,))), taps,
+                             ((2,), (0,)))
+        return numpy.ascontiguousarray(gW.transpose(1, 0, 2, 3)),
+
+    def backward(self, indexes, grad_outputs):
+        return _ResizeKernel().apply(grad_outputs)
