@@ -24,10 +24,13 @@ SYNTHETIC := data/synthetic
 CURATED := data/synthetic-clean
 HELD_OUT := $(CURATED)/test
 # Training resumes from its last snapshot: a finished run is reused as is.
+# Each step is shared by one process per core (the demo's small network
+# spends most of a step in Python, which threads cannot share).
 DEMO := results/demo
 
 demo: $(CURATED)/pairs.txt
-	$(PY) scripts/train.py --config configs/demo.yaml --out $(DEMO)
+	$(PY) scripts/train.py --config configs/demo.yaml --out $(DEMO) \
+		--processes auto
 	$(PY) scripts/swap.py $(HELD_OUT)/humans/h000000.png \
 		--worn $(HELD_OUT)/articles/a000000.png \
 		$(HELD_OUT)/articles/a000003.png $(HELD_OUT)/articles/a000005.png \

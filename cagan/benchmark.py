@@ -146,7 +146,7 @@ def batch_per_rank(config, comm=None):
 
 
 def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
-                  comm=None, precision='float32'):
+                  comm=None, precision='float32', processes=1):
     """Time CAGAN training steps for a resolved config on random triplets.
 
     The step is the one training takes: the config's learning rates (D's
@@ -168,6 +168,10 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     ``precision`` (:mod:`cagan.precision`, configured already) builds and
     steps the networks in it; the ceiling is then a product in its compute
     dtype (float16 for ``mixed16``).
+
+    ``processes`` (> 1: float32 on the CPU, no ``comm``) shares each step
+    among that many processes, as ``train.py --processes`` trains
+    (:mod:`cagan.parallel`); the ceiling stays this process's.
 
     Returns:
         dict: ``seconds`` (median per step after ``warmup``), ``times``
@@ -211,24 +215,29 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
     gen_ema = (None if opt['ema'] is None
                else run.make_generator(config, seed=0))
     updater = CAGANUpdater(iterator, optimizers, device=device,
-                           gen_ema=gen_ema, ema=opt['ema'])
+                           gen_ema=gen_ema, ema=opt['ema'],
+                           processes=processes)
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
     gflop = step_gflop(batch, model['ch'], size, model['head'])
     times, ceilings = [], []
-    for k in range(warmup + steps):
-        _together(comm)
-        _sync(device)
-        start = time.perf_counter()
-        with reporter.scope({}):
-            updater.update()
-        _sync(device)
-        _together(comm)
-        if k >= warmup:
-            times.append(time.perf_counter() - start)
-            ceilings.append(gemm_ceiling(device, ceiling_n, repeats=3,
-                                         comm=comm, dtype=dtype))
+    try:
+        for k in range(warmup + steps):
+            _together(comm)
+            _sync(device)
+            start = time.perf_counter()
+            with reporter.scope({}):
+                updater.update()
+            _sync(device)
+            _together(comm)
+            if k >= warmup:
+                times.append(time.perf_counter() - start)
+                ceilings.append(gemm_ceiling(device, ceiling_n, repeats=3,
+                                             comm=comm, dtype=dtype))
+    finally:
+        # Stops the step's helper processes, if any.
+        updater.finalize()
     if comm is not None:
         # Rank 0's clock for every rank: the same figures everywhere.
         times = comm.mpi_comm.bcast(times)
@@ -390,10 +399,10 @@ class _Timed(object):
         return getattr(self._inner, name)
 
 
-def training_phases(config, epochs=1, device='@numpy'):
+def training_phases(config, epochs=1, device='@numpy', processes=1):
     """Where a training run's time goes: ``scripts/train.py``'s trainer for
     a resolved config, run for ``epochs`` in a temporary folder, with each
-    phase timed.
+    phase timed (``processes``: as ``train.py --processes``).
 
     Returns:
         dict or None (the config's data folder is missing): ``setup_s``
@@ -413,7 +422,8 @@ def training_phases(config, epochs=1, device='@numpy'):
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         try:
-            trainer = training.make_trainer(config, out, device)
+            trainer = training.make_trainer(config, out, device,
+                                            processes=processes)
         except DataError:
             return None
         setup = time.perf_counter() - start

@@ -53,6 +53,18 @@ def at_least(low, kind=int):
     return parse
 
 
+def count_or_auto(text):
+    """An argparse type: a whole number >= 1, or ``'auto'``."""
+    if text == 'auto':
+        return text
+    try:
+        return at_least(1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            "expected a whole number >= 1 or auto, got {!r}".format(
+                text)) from None
+
+
 def size_arg(text):
     """:func:`cagan.sizes.parse_size` as an ``argparse`` type."""
     try:

@@ -21,11 +21,11 @@ import numpy
 from chainer.training import extensions
 
 import cagan.precision
-from cagan import distributed, run
+from cagan import distributed, parallel, run
 from cagan.data import dataset, held_out
 from cagan.data.held_out import (held_out_triplets, preview_batch,
                                  read_truth, truth_file)
-from cagan.errors import ConfigError, DataError
+from cagan.errors import CaganError, ConfigError, DataError
 from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
 from cagan.optimizers import linear_decay, make_adam
 from cagan.updater import CAGANUpdater, SupervisedUpdater
@@ -86,8 +86,45 @@ def truth_examples(config, seed, comm=None):
                              seed=seed, flip=data['flip'])
 
 
+def check_processes(processes, config, device, comm=None,
+                    precision='float32'):
+    """``--processes`` as a count, checked against the run.
+
+    Args:
+        processes (int or str): a positive int or ``'auto'``
+            (:func:`cagan.parallel.resolve`).
+        config (dict): the resolved config.
+        device (chainer.backend.Device), comm, precision: the run's.
+
+    Returns:
+        int: the count, 1 for one process.
+
+    Raises:
+        cagan.errors.CaganError: one line: a count that does not split the
+            batch, or more than one process for a run that cannot share
+            its step (the supervised reference, a GPU, another precision,
+            ranks under mpiexec).
+    """
+    count = parallel.resolve(processes, config['train']['batch'])
+    if count == 1:
+        return 1
+    where = None
+    if config['train']['mode'] == 'supervised':
+        where = 'the supervised reference trains in one process'
+    elif not isinstance(device, chainer.backend.CpuDevice):
+        where = 'they share a CPU step, not a GPU'
+    elif precision != 'float32':
+        where = 'they compute in float32'
+    elif comm is not None:
+        where = 'under mpiexec each rank is a process already'
+    if where:
+        raise CaganError('--processes {}: {}; leave it out (1)'.format(
+            count, where))
+    return count
+
+
 def make_trainer(config, out, device='@numpy', progress=False, comm=None,
-                 precision='float32'):
+                 precision='float32', processes=1):
     """A Trainer for a resolved config, resuming from ``out`` if it can.
 
     Args:
@@ -106,6 +143,10 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
             call this at the same point: it talks to the other ranks.
         precision (str): one of :data:`cagan.precision.PRECISIONS`; configure
             the process for it first (:func:`cagan.precision.configure`).
+        processes (int or str): compute each step's gradients in this many
+            processes of this machine, on equal shares of the batch
+            (:mod:`cagan.parallel`), or ``'auto'``: one per usable core.
+            CAGAN's step, float32 on the CPU, one rank.
 
     Returns:
         chainer.training.Trainer: ``run()`` it. It loads the newest
@@ -115,11 +156,13 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     Raises:
         cagan.errors.DataError: the dataset is missing or unusable.
         cagan.errors.ConfigError: ``out`` holds a run of another config.
+        cagan.errors.CaganError: ``processes`` this run cannot use.
     """
     device = chainer.get_device(device)
     cagan.precision.check(precision, device)
     data, train = config['data'], config['train']
     supervised = train['mode'] == 'supervised'
+    processes = check_processes(processes, config, device, comm, precision)
     seeds = child_seeds(train['seed'])
     if comm is not None:
         # Each rank: its own shard, triplets, orders and noise (same weights).
@@ -190,7 +233,7 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
             gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
             id_warmup=loss['id_warmup'] * per_epoch,
             noise_until=None if until is None else until * per_epoch,
-            gen_ema=gen_ema, ema=opt['ema'])
+            gen_ema=gen_ema, ema=opt['ema'], processes=processes)
     # What previews, scores and the saved generators show.
     shown = gen if gen_ema is None else gen_ema
     epochs = train['epochs']

@@ -11,7 +11,7 @@ from chainer import backend
 from chainer.dataset import convert
 from chainer.training import updaters
 
-from cagan import losses, precision
+from cagan import losses, parallel, precision
 from cagan.optimizers import copy_weights, update_average
 from cagan.data.neutral import NEUTRAL_GREY
 from cagan.errors import NonFiniteLossError
@@ -106,7 +106,7 @@ class _GeneratorUpdater(updaters.StandardUpdater):
 
     def _check_finite(self, prefix, values):
         for name, value in values.items():
-            number = float(value.array)
+            number = float(getattr(value, 'array', value))
             if not math.isfinite(number):
                 raise NonFiniteLossError(
                     'training stopped at iteration {}: {}/{} is {}; the '
@@ -132,7 +132,11 @@ class CAGANUpdater(_GeneratorUpdater):
 
     G's gradient flows through D's weights as they were before this step: D
     is updated only after G (Chainer's dcgan example updates D first and then
-    backpropagates G's loss through the updated D).
+    backpropagates G's loss through the updated D). D's half reads x_ij and
+    D's weights, which G's update does not change, so both halves' gradients
+    are computed first (:meth:`share_grads`, in several processes on shares
+    of the batch with ``processes``) and then applied in that order
+    (:meth:`apply`): the same values as computing D's after G's update.
 
     Reported each step, through the networks registered as observers ``gen``
     and ``dis`` (as a Trainer does): ``gen/loss``, ``gen/loss_adv``,
@@ -173,12 +177,15 @@ class CAGANUpdater(_GeneratorUpdater):
             and is saved in snapshots. None: no average.
         ema (float or None): the average's decay ``d`` (with ``gen_ema``),
             e.g. 0.999; see :func:`cagan.optimizers.update_average`.
+        processes (int): compute each step's gradients in this many
+            processes, on equal shares of the batch (see
+            :mod:`cagan.parallel`; float32 on the CPU); 1: this process.
     """
 
     def __init__(self, iterator, optimizers, converter=convert.concat_examples,
                  device=None, gamma_adv=1.0, gamma_cyc=1.0, gamma_id=0.1,
                  id_warmup=0, noise_until=None, gen_ema=None, ema=None,
-                 **kwargs):
+                 processes=1, **kwargs):
         if not isinstance(optimizers, dict) or set(optimizers) != {'gen',
                                                                    'dis'}:
             raise ValueError("CAGANUpdater needs optimizers {'gen': ..., "
@@ -192,10 +199,47 @@ class CAGANUpdater(_GeneratorUpdater):
         self.noise_until = noise_until
         #: D's noise at the start of an annealing.
         self.noise_sigma = self.get_optimizer('dis').target.noise_sigma
+        #: The step's gradients in several processes (None: this one).
+        self.shared = None
+        if processes > 1:
+            self.shared = parallel.SharedStep(
+                processes, [self.get_optimizer(n).target
+                            for n in ('gen', 'dis')], self.share_grads)
 
     def update_core(self):
         batch = self.get_iterator('main').next()
-        arrays = self.converter(batch, self.input_device)
+        arrays = tuple(self.converter(batch, self.input_device))
+        dis = self.get_optimizer('dis').target
+        t = self.iteration + 1
+        schedule = {'gamma_id': (id_weight(self.gamma_id, t, self.id_warmup)
+                                 if self.id_warmup else self.gamma_id),
+                    'noise_step': dis.noise_step}
+        if self.noise_until is not None:
+            # Both G's pass through D and D's own see this step's noise.
+            schedule['noise_sigma'] = noise_level(self.noise_sigma, t,
+                                                  self.noise_until)
+        if self.shared is None:
+            values = self.share_grads(arrays, schedule, 0)
+        else:
+            values = self.shared(arrays, schedule)
+        self.apply(values, schedule)
+
+    def share_grads(self, arrays, schedule, share):
+        """The gradients of G's and D's losses on a batch (or a share of
+        one, see :mod:`cagan.parallel`), set on their parameters; no update.
+
+        Args:
+            arrays (tuple): ``(x_i, y_i, y_j)`` or ``(x_i, y_i, y_j,
+                shown)``, the converter's arrays.
+            schedule (dict): ``gamma_id``, D's ``noise_step`` and, when
+                annealed, ``noise_sigma``: this step's.
+            share (int): which process's share (0 alone): D draws its
+                noise from that process's stream.
+
+        Returns:
+            dict: the losses and ``gen/alpha`` as floats, keyed as
+            reported.
+        """
         x_i, y_i, y_j = arrays[:3]
         worn = y_i
         if len(arrays) == 4:
@@ -203,19 +247,30 @@ class CAGANUpdater(_GeneratorUpdater):
             # where y_i is hidden; the cycle pass and D keep the real y_i.
             shown = arrays[3].reshape(-1, 1, 1, 1)
             worn = y_i * shown + NEUTRAL_GREY * (1 - shown)
-        if self.noise_until is not None:
-            # Both G's pass through D and D's own see this step's noise.
-            self.get_optimizer('dis').target.noise_sigma = noise_level(
-                self.noise_sigma, self.iteration + 1, self.noise_until)
-        x_ij = self.update_gen(x_i, y_i, y_j, worn)
-        self.update_dis(x_i, y_i, y_j, x_ij)
+        dis = self.get_optimizer('dis').target
+        dis.noise_branch = share
+        dis.noise_step = int(schedule['noise_step'])
+        if 'noise_sigma' in schedule:
+            dis.noise_sigma = schedule['noise_sigma']
+        values, x_ij = self.gen_grads(x_i, y_i, y_j, worn,
+                                      schedule['gamma_id'])
+        values.update(self.dis_grads(x_i, y_i, y_j, x_ij))
+        return values
 
-    def update_gen(self, x_i, y_i, y_j, worn=None):
-        """G's half of the step; returns x_ij as a plain array (graph cut).
+    def gen_grads(self, x_i, y_i, y_j, worn=None, gamma_id=None):
+        """G's gradients (only G's: D's weight gradients, which D's own
+        half computes afresh, are never computed here).
 
         ``worn`` is what the first pass is shown as the worn article
         (default ``y_i``; see worn-article dropout in
-        :class:`~cagan.data.dataset.TripletDataset`)."""
+        :class:`~cagan.data.dataset.TripletDataset`); ``gamma_id`` the id
+        loss's weight (default the full ``gamma_id``).
+
+        Returns:
+            tuple: ``{'gen/loss', 'gen/loss_adv', 'gen/loss_cyc',
+            'gen/loss_id', 'gen/alpha'}`` as floats, and ``x_ij`` as a
+            plain array (the graph cut there).
+        """
         gen_opt = self.get_optimizer('gen')
         gen, dis = gen_opt.target, self.get_optimizer('dis').target
         x_ij, alpha = gen.swap(x_i, y_i if worn is None else worn, y_j)
@@ -223,27 +278,24 @@ class CAGANUpdater(_GeneratorUpdater):
         loss_adv = losses.adversarial_real(dis(F.concat((x_ij, y_j))))
         loss_cyc = losses.cycle_loss(x_i, x_iji)
         loss_id = losses.id_loss(alpha)
-        gamma_id = (id_weight(self.gamma_id, self.iteration + 1,
-                              self.id_warmup)
-                    if self.id_warmup else self.gamma_id)
         loss = losses.gen_loss(loss_adv, loss_cyc, loss_id, self.gamma_adv,
-                               self.gamma_cyc, gamma_id)
-        report = {'loss': loss, 'loss_adv': loss_adv, 'loss_cyc': loss_cyc,
-                  'loss_id': loss_id}
-        self._check_finite('gen', report)
-        # Only G's gradients: D's weight gradients (which D's own step
-        # computes afresh) are never computed here.
+                               self.gamma_cyc,
+                               self.gamma_id if gamma_id is None else gamma_id)
         precision.backward(loss, list(gen.params()), gen_opt)
-        gen_opt.update()
-        self.average()
-        report['alpha'] = F.mean(alpha)
-        if self.id_warmup:
-            report['gamma_id'] = gamma_id
-        chainer.report(report, gen)
-        return x_ij.array
+        values = {'gen/loss': loss, 'gen/loss_adv': loss_adv,
+                  'gen/loss_cyc': loss_cyc, 'gen/loss_id': loss_id,
+                  'gen/alpha': F.mean(alpha)}
+        return ({k: float(v.array) for k, v in values.items()},
+                x_ij.array)
 
-    def update_dis(self, x_i, y_i, y_j, x_ij):
-        """D's half of the step, on arrays (no graph reaches G)."""
+    def dis_grads(self, x_i, y_i, y_j, x_ij):
+        """D's gradients on the real, fake and mismatched pairs, on arrays
+        (no graph reaches G).
+
+        Returns:
+            dict: ``dis/loss``, ``dis/loss_real``, ``dis/loss_fake``,
+            ``dis/loss_wrong`` as floats.
+        """
         dis_opt = self.get_optimizer('dis')
         dis = dis_opt.target
         xp = backend.get_array_module(x_i)
@@ -252,15 +304,37 @@ class CAGANUpdater(_GeneratorUpdater):
                                 xp.concatenate((x_i, y_j), axis=1)), axis=0)
         d_real, d_fake, d_wrong = F.split_axis(dis(pairs), 3, axis=0)
         loss, real, fake, wrong = losses.dis_loss(d_real, d_fake, d_wrong)
-        report = {'loss': loss, 'loss_real': real, 'loss_fake': fake,
-                  'loss_wrong': wrong}
-        self._check_finite('dis', report)
         dis.cleargrads()
         loss.backward(loss_scale=precision.loss_scale(dis_opt))
+        values = {'dis/loss': loss, 'dis/loss_real': real,
+                  'dis/loss_fake': fake, 'dis/loss_wrong': wrong}
+        return {k: float(v.array) for k, v in values.items()}
+
+    def apply(self, values, schedule):
+        """G's update, the moving average, then D's update, each refused if
+        its losses in ``values`` (:meth:`share_grads`') are not finite; the
+        report."""
+        gen_opt, dis_opt = (self.get_optimizer(n) for n in ('gen', 'dis'))
+        gen = {k[4:]: v for k, v in values.items() if k.startswith('gen/')}
+        dis = {k[4:]: v for k, v in values.items() if k.startswith('dis/')}
+        self._check_finite('gen', {k: v for k, v in gen.items()
+                                   if k != 'alpha'})
+        gen_opt.update()
+        self.average()
+        self._check_finite('dis', dis)
         dis_opt.update()
+        if self.id_warmup:
+            gen['gamma_id'] = schedule['gamma_id']
         if self.noise_until is not None:
-            report['noise_sigma'] = dis.noise_sigma
-        chainer.report(report, dis)
+            dis['noise_sigma'] = schedule['noise_sigma']
+        chainer.report(gen, gen_opt.target)
+        chainer.report(dis, dis_opt.target)
+
+    def finalize(self):
+        """Stop the helper processes (if any), then as the base."""
+        if self.shared is not None:
+            self.shared.close()
+        super().finalize()
 
     def serialize(self, serializer):
         """As the base (iterator, optimizers, iteration, mixed precision's

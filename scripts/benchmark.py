@@ -8,6 +8,7 @@
         --communicator naive --config configs/paper.yaml   # data-parallel
     python scripts/benchmark.py --config configs/demo.yaml \
         --peer /tmp/torch/bin/python --phases 1   # against PyTorch; phases
+    python scripts/benchmark.py --config configs/demo.yaml --processes auto
 
 For each config (default: the reference article's at 256x256 and at the paper's 128x96,
 and configs/demo.yaml) it times training steps on random triplets (median
@@ -33,6 +34,10 @@ medians and their ratio. ``--phases EPOCHS`` trains each config for that
 many epochs as scripts/train.py does (on the config's data, in a temporary
 folder) and prints where the time went: setup, the data path, the steps
 and each of the trainer's extensions, in seconds and per step.
+
+``--processes N`` (or ``auto``: one per core) times, compares and trains
+with each step shared by N processes of this machine, as ``train.py
+--processes`` trains (cagan/parallel.py).
 
 Under mpiexec with ``--communicator``, the step is the data-parallel one of
 ``train.py --communicator`` (each rank on its share of ``train.batch``, the
@@ -97,6 +102,10 @@ def main(argv=None):
                         choices=distributed.COMMUNICATORS,
                         help='ChainerMN communicator, to run under mpiexec '
                         '(naive on CPUs): the data-parallel step')
+    parser.add_argument('--processes', type=cli.count_or_auto, default=1,
+                        help="share each step among N processes of this "
+                        "machine, or 'auto': one per core (as train.py "
+                        '--processes)')
     args = parser.parse_args(argv)
     steps = args.steps or (2 if args.quick else 5)
     comm = None
@@ -109,8 +118,11 @@ def main(argv=None):
         device = cli.get_device(args.device)
         cagan.precision.configure(args.precision, device)
         comm, device = distributed.connect(args.communicator, device)
-        for _, resolved in runs:
+        processes = {}
+        for name, resolved in runs:
             benchmark.batch_per_rank(resolved, comm)
+            processes[name] = training_processes(args, resolved, device,
+                                                 comm)
             if args.peer:
                 benchmark.peer_args(resolved)
     except CaganError:
@@ -149,15 +161,16 @@ def main(argv=None):
                 'cagan_cpu_kernels', 'never')))
         for layers, setting in variants:
             with setting():
-                step = benchmark.training_step(resolved, device, steps,
-                                               comm=comm,
-                                               precision=args.precision)
+                step = benchmark.training_step(
+                    resolved, device, steps, comm=comm,
+                    precision=args.precision, processes=processes[name])
             model, data = resolved['model'], resolved['data']
             emit({'figure': 'training_step', 'config': name,
                   'layers': layers, 'device': str(device),
                   'precision': args.precision,
                   'size': '{}x{}'.format(*data['size']), 'ch': model['ch'],
                   'batch': resolved['train']['batch'], 'ranks': step['ranks'],
+                  'processes': processes[name],
                   'threads': step['threads'],
                   'blas_threads': step['blas_threads'],
                   'steps': step['steps'],
@@ -174,21 +187,25 @@ def main(argv=None):
     for name, resolved in runs if args.peer else ():
         ours, theirs = [], []
         for _ in range(args.rounds):
-            ours += benchmark.training_step(resolved, device, steps)['times']
+            ours += benchmark.training_step(
+                resolved, device, steps, processes=processes[name])['times']
             peer = benchmark.peer_step(args.peer, PEER, resolved, steps)
             theirs += peer['times']
         emit({'figure': 'peer_step', 'config': name, 'peer': peer['peer'],
               'steps': len(ours), 'threads': threads.workers(),
+              'processes': processes[name],
               'peer_threads': peer['threads'],
               'seconds': round(statistics.median(ours), 4),
               'peer_seconds': round(statistics.median(theirs), 4),
               'ratio': round(statistics.median(ours)
                              / statistics.median(theirs), 3)})
     for name, resolved in runs if args.phases else ():
-        phases = benchmark.training_phases(resolved, args.phases, device)
+        phases = benchmark.training_phases(resolved, args.phases, device,
+                                           processes[name])
         if phases is not None:
             emit(dict({'figure': 'training_phases', 'config': name,
-                       'epochs': args.phases}, **phases))
+                       'epochs': args.phases,
+                       'processes': processes[name]}, **phases))
     swap = benchmark.swap_latency(resolved, device)
     emit(dict({'figure': 'swap_latency', 'config': name},
               **{k: round(v, 4) if isinstance(v, float) else v
@@ -213,16 +230,24 @@ def main(argv=None):
     print('peak memory: {:.0f} MiB'.format(_peak(rows)))
 
 
+def training_processes(args, resolved, device, comm):
+    """``--processes`` for one config, checked as train.py checks it."""
+    from cagan import training  # the trainer's module needs matplotlib
+    return training.check_processes(args.processes, resolved, device, comm,
+                                    args.precision)
+
+
 def _print_steps(rows):
     print()
-    print('{:14s} {:8s} {:>5s} {:>7s} {:>4s} {:>8s} {:>6s} {:>9s} {:>8s} '
-          '{:>9s} {:>7s}'.format('config', 'layers', 'ranks', 'threads',
-                                 'blas', 's/step', 'img/s', 'GFLOP',
-                                 'GFLOP/s', 'ceiling', 'ratio'))
+    print('{:14s} {:8s} {:>5s} {:>5s} {:>7s} {:>4s} {:>8s} {:>6s} {:>9s} '
+          '{:>8s} {:>9s} {:>7s}'.format('config', 'layers', 'ranks', 'procs',
+                                        'threads', 'blas', 's/step', 'img/s',
+                                        'GFLOP', 'GFLOP/s', 'ceiling',
+                                        'ratio'))
     for row in rows:
         if row['figure'] == 'training_step':
-            print('{config:14s} {layers:8s} {ranks:5d} {threads:7d}'
-                  ' {blas:>4s} {seconds:8.3f}'
+            print('{config:14s} {layers:8s} {ranks:5d} {processes:5d}'
+                  ' {threads:7d} {blas:>4s} {seconds:8.3f}'
                   ' {images_per_s:6.1f} {gflop:9.1f} {gflops:8.1f}'
                   ' {ceiling_gflops:9.1f} {ratio:7.3f}'.format(
                       blas=str(row['blas_threads'] or '-'), **row))
@@ -231,10 +256,10 @@ def _print_steps(rows):
 def _print_peers(rows):
     for row in rows:
         if row['figure'] == 'peer_step':
-            print('{config}: cagan {seconds:.3f} s/step, {peer} '
-                  '{peer_seconds:.3f} s/step ({threads} and {peer_threads} '
-                  'threads, medians of {steps} steps each): ratio '
-                  '{ratio:.2f}'.format(**row))
+            print('{config}: cagan {seconds:.3f} s/step ({processes} '
+                  'process(es)), {peer} {peer_seconds:.3f} s/step ({threads} '
+                  'and {peer_threads} threads, medians of {steps} steps '
+                  'each): ratio {ratio:.2f}'.format(**row))
 
 
 def _print_phases(rows):
@@ -243,7 +268,7 @@ def _print_phases(rows):
             continue
         steps = row['iterations']
         print('\n{config}, {epochs} epoch(s), {iterations} steps, {wall_s:.1f} '
-              's in all:'.format(**row))
+              's in all ({processes} process(es)):'.format(**row))
         parts = [('setup (data, networks)', row['setup_s']),
                  ('data path', row['data_s']), ('steps', row['steps_s'])]
         parts += sorted(row['extensions'].items(), key=lambda kv: -kv[1])

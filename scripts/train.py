@@ -14,6 +14,10 @@ crash, Ctrl-C or kill -9).
         --communicator naive
 
 trains with several processes (ranks, data-parallel; see README.md).
+
+    python scripts/train.py --config configs/demo.yaml --processes auto
+
+shares each step among the cores of this machine (see docs/speed.md).
 """
 
 import sys
@@ -45,6 +49,11 @@ def main(argv=None):
                         choices=distributed.COMMUNICATORS,
                         help='ChainerMN communicator, to run under mpiexec '
                         '(naive: CPUs; pure_nccl or flat: one GPU per rank)')
+    parser.add_argument('--processes', type=cli.count_or_auto, default=1,
+                        help="compute each step in N processes of this "
+                        "machine, on shares of the batch, or 'auto': one per "
+                        'core (CPU, float32; faster for small networks such '
+                        'as the demo\'s; see docs/speed.md)')
     args = parser.parse_args(argv)
     comm = None
     try:
@@ -59,7 +68,8 @@ def main(argv=None):
             forkserver=resolved['data']['loaders'] > 0)
         trainer = training.make_trainer(resolved, out, device,
                                         progress=sys.stdout.isatty(),
-                                        comm=comm, precision=args.precision)
+                                        comm=comm, precision=args.precision,
+                                        processes=args.processes)
     except CaganError:
         # Every rank meets these alike: rank 0 alone says so.
         if distributed.rank_of(comm) != 0:

@@ -115,23 +115,28 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize('precision, more', [
-    ('float32', None), ('mixed16', None), ('float32', STABILISERS)],
-    ids=['float32', 'mixed16', 'stabilisers'])
+@pytest.mark.parametrize('precision, more, processes', [
+    ('float32', None, 1), ('mixed16', None, 1), ('float32', STABILISERS, 1),
+    ('float32', STABILISERS, 2)],
+    ids=['float32', 'mixed16', 'stabilisers', 'stabilisers-2-processes'])
 def test_a_crashed_run_resumes_to_the_same_weights(tmp_path, data_root,
-                                                   precision, more):
+                                                   precision, more,
+                                                   processes):
     # mixed16: the loss scales and float32 masters, which Chainer's
     # snapshot leaves out, are resumed too (cagan.precision.serialize).
     # The stabilisers: G's average is in the snapshot, and the schedules
-    # (noise, id weight) follow the resumed iteration.
+    # (noise, id weight) follow the resumed iteration. Two processes: the
+    # helpers hold no state, and each share's noise follows the iteration.
     cfg = tiny_config(data_root, more, epochs=2)
     whole = tmp_path / 'whole'
-    uninterrupted = training.make_trainer(cfg, whole, precision=precision)
+    uninterrupted = training.make_trainer(cfg, whole, precision=precision,
+                                          processes=processes)
     uninterrupted.run()
     end = uninterrupted.updater.iteration
 
     broken = tmp_path / 'broken'
-    trainer = training.make_trainer(cfg, broken, precision=precision)
+    trainer = training.make_trainer(cfg, broken, precision=precision,
+                                    processes=processes)
 
     @chainer.training.make_extension(trigger=(1, 'iteration'), priority=-200)
     def crash(trainer):
@@ -141,7 +146,10 @@ def test_a_crashed_run_resumes_to_the_same_weights(tmp_path, data_root,
     trainer.extend(crash)
     with pytest.raises(Crash):
         trainer.run()
-    resumed = training.make_trainer(cfg, broken, precision=precision)
+    # The crash stopped the step's helper processes.
+    assert trainer.updater.shared is None or not trainer.updater.shared._helpers
+    resumed = training.make_trainer(cfg, broken, precision=precision,
+                                    processes=processes)
     resumed.run()
     assert resumed.updater.iteration == end
     for name in ('gen', 'dis'):

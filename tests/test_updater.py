@@ -88,18 +88,18 @@ def test_one_step_reports_all_nine_values_and_changes_both_networks():
     assert updater.iteration == 1
 
 
-def test_the_dis_step_leaves_the_generator_unchanged():
+def test_the_dis_half_leaves_the_generator_alone():
     updater = make_updater()
     gen = updater.get_optimizer('gen').target
     x_i, y_i, y_j = (numpy.stack(a) for a in zip(*triplets()[:4]))
     with chainer.using_config('train', False):
         x_ij = gen.swap(x_i, y_i, y_j)[0].array
     before = params(gen)
-    reporter = chainer.Reporter()
-    reporter.add_observer('dis', updater.get_optimizer('dis').target)
-    with reporter.scope({}):
-        updater.update_dis(x_i, y_i, y_j, x_ij)
+    gen.cleargrads()
+    values = updater.dis_grads(x_i, y_i, y_j, x_ij)
+    assert sorted(values) == [k for k in KEYS if k.startswith('dis/')]
     assert_same(params(gen), before)
+    assert all(p.grad is None for p in gen.params())
 
 
 @pytest.mark.numerics
@@ -135,10 +135,9 @@ def test_the_gen_step_computes_no_discriminator_weight_gradient():
     dis = updater.get_optimizer('dis').target
     dis.cleargrads()
     x_i, y_i, y_j = (numpy.stack(a) for a in zip(*triplets()[:4]))
-    reporter = chainer.Reporter()
-    reporter.add_observer('gen', gen)
-    with reporter.scope({}):
-        updater.update_gen(x_i, y_i, y_j)
+    values, x_ij = updater.gen_grads(x_i, y_i, y_j)
+    assert sorted(values) == [k for k in KEYS if k.startswith('gen/')]
+    assert x_ij.shape == x_i.shape
     assert all(p.grad is None for p in dis.params())
     assert all(p.grad is not None for name, p in gen.namedparams()
                if '/bn0/' not in name)
@@ -189,17 +188,25 @@ def test_a_nan_loss_stops_before_any_update():
         numpy.testing.assert_array_equal(p.array, gen_before[name])
 
 
-def test_a_nan_in_the_dis_step_stops_before_the_dis_update():
+def test_a_nan_in_the_dis_half_stops_before_the_dis_update():
     updater = make_updater()
+    gen = updater.get_optimizer('gen').target
     dis = updater.get_optimizer('dis').target
     x_i, y_i, y_j = (numpy.stack(a) for a in zip(*triplets()[:4]))
-    before = params(dis)
+    gen_before, dis_before = params(gen), params(dis)
+    values, _ = updater.gen_grads(x_i, y_i, y_j)
+    values.update(updater.dis_grads(x_i, y_i, y_j,
+                                    numpy.full_like(x_i, numpy.nan)))
     reporter = chainer.Reporter()
+    reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
     with pytest.raises(NonFiniteLossError, match='dis/loss is nan'):
         with reporter.scope({}):
-            updater.update_dis(x_i, y_i, y_j, numpy.full_like(x_i, numpy.nan))
-    assert_same(params(dis), before)
+            updater.apply(values, {'gamma_id': 0.1})
+    assert_same(params(dis), dis_before)
+    # G's half was finite: G's update went ahead, as it comes first.
+    assert not all(numpy.array_equal(p.array, gen_before[n])
+                   for n, p in gen.namedparams())
 
 
 def test_optimizers_must_be_named_gen_and_dis():

@@ -146,15 +146,21 @@ class Discriminator(chainer.Chain):
         #: on the seed and ``k``, so saving this number (the updater puts it
         #: in snapshots) is enough to resume the exact noise stream.
         self.noise_step = 0
+        #: Which process of a shared step draws (:mod:`cagan.parallel`):
+        #: each but the first draws from a stream of its own.
+        self.noise_branch = 0
 
     def _noise_rng(self, x):
         device = backend.get_device_from_array(x)
-        key = (device.name, self.noise_step)
+        key = (device.name, self.noise_step, self.noise_branch)
         rng = self._noise_rngs.get(key)
         if rng is None:
+            # Branch 0 is the stream of a single process.
+            branch = (self.noise_branch,) if self.noise_branch else ()
             sequence = numpy.random.SeedSequence(
                 self._noise_seed.entropy,
-                spawn_key=self._noise_seed.spawn_key + (self.noise_step,))
+                spawn_key=self._noise_seed.spawn_key + (self.noise_step,)
+                + branch)
             if device.xp is numpy:
                 rng = numpy.random.default_rng(sequence)
             else:
