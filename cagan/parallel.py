@@ -57,7 +57,8 @@ def resolve(processes, batch):
     Args:
         processes (int or str): a positive int, or ``'auto'``: the usable
             cores (:func:`cagan.kernels.threads.usable_cores`), lowered to
-            the largest count that splits ``batch`` evenly.
+            the largest count that splits ``batch`` evenly (1 where
+            processes cannot be forked, as on Windows).
         batch (int): the training batch.
 
     Returns:
@@ -65,16 +66,21 @@ def resolve(processes, batch):
 
     Raises:
         cagan.errors.CaganError: a count that does not split ``batch`` into
-            equal shares.
+            equal shares, or more than one without fork.
     """
+    forks = 'fork' in multiprocessing.get_all_start_methods()
     if processes == 'auto':
-        count = min(threads.usable_cores(), batch)
+        count = min(threads.usable_cores(), batch) if forks else 1
         while batch % count:
             count -= 1
         return count
     if not isinstance(processes, int) or processes < 1:
         raise CaganError('--processes must be a positive integer or auto, '
                          'got {!r}'.format(processes))
+    if processes > 1 and not forks:
+        raise CaganError('--processes {} needs processes started by fork, '
+                         'which this system lacks: leave it out'.format(
+                             processes))
     if batch % processes:
         raise CaganError(
             '--processes {} does not split train.batch {} into equal shares:'

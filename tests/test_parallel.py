@@ -188,6 +188,16 @@ def test_processes_resolve():
         parallel.resolve(0, 16)
 
 
+def test_without_fork_there_is_one_process(monkeypatch):
+    monkeypatch.setattr(parallel.multiprocessing, 'get_all_start_methods',
+                        lambda: ['spawn'])
+    assert parallel.resolve('auto', 16) == 1
+    assert parallel.resolve(1, 16) == 1
+    with pytest.raises(CaganError, match=r'^--processes 2 needs processes '
+                       r'started by fork'):
+        parallel.resolve(2, 16)
+
+
 def test_shared_steps_need_float32_on_the_cpu():
     gen = Generator(ch=8, size=SIZE, seed=0)
     gen.c0.W.array = gen.c0.W.array.astype(numpy.float64)
