@@ -123,14 +123,11 @@ class SharedStep(object):
             raise ValueError('SharedStep needs at least 2 processes, got '
                              '{}'.format(processes))
         self.processes = processes
-        self.links = list(links)
         self.work = work
-        self._params = [p for link in self.links for _, p in
+        self._params = [p for link in links for _, p in
                         sorted(link.namedparams())]
-        wrong = [p.name for p in self._params
-                 if not isinstance(p.array, numpy.ndarray)
-                 or p.array.dtype != numpy.float32]
-        if wrong:
+        if any(not isinstance(p.array, numpy.ndarray)
+               or p.array.dtype != numpy.float32 for p in self._params):
             raise CaganError('--processes needs float32 weights on the CPU '
                              '(--device @numpy, --precision float32)')
         self._helpers = []
@@ -158,8 +155,9 @@ class SharedStep(object):
             self.close()
             self._start(arrays, schedule)
         n = arrays[0].shape[0] // self.processes
+        # The helpers' rows only: this process reads its share in place.
         for array, shared in zip(arrays, self._batch):
-            shared[...] = array
+            shared[n:] = array[n:]
         self._share_weights()
         self._control[1:1 + len(schedule)] = [schedule[k] for k in
                                              self._schedule_keys]

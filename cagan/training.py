@@ -114,7 +114,7 @@ def check_processes(processes, config, device, comm=None,
     elif not isinstance(device, chainer.backend.CpuDevice):
         where = 'they share a CPU step, not a GPU'
     elif precision != 'float32':
-        where = 'they compute in float32'
+        where = 'shared steps compute in float32, not {}'.format(precision)
     elif comm is not None:
         where = 'under mpiexec each rank is a process already'
     if where:

@@ -230,7 +230,7 @@ def test_runs_that_cannot_share_their_step_say_so(tmp_path):
                        r'reference trains in one process; leave it out'):
         training.check_processes(2, cfg, chainer.get_device('@numpy'))
     cfg = config.resolve({'train': {'batch': 4}}, 'test')
-    with pytest.raises(CaganError, match='they compute in float32'):
+    with pytest.raises(CaganError, match='shared steps compute in float32, not mixed16'):
         training.check_processes(2, cfg, chainer.get_device('@numpy'),
                                  precision='mixed16')
     assert training.check_processes(1, cfg, chainer.get_device('@numpy'),
