@@ -121,6 +121,48 @@ def test_ssim_of_constant_images_is_the_luminance_term():
                                   rtol=1e-5)
 
 
+def windowed_ssim(a, b):
+    """SSIM pixel by pixel: each pixel's 11x11 Gaussian window over the
+    symmetrically padded images, the statistics summed window by window."""
+    a, b = a.astype(numpy.float64), b.astype(numpy.float64)
+    x = numpy.arange(11) - 5.0
+    g = numpy.exp(-x ** 2 / (2 * 1.5 ** 2))
+    window = numpy.outer(g, g) / g.sum() ** 2
+    pad = ((0, 0), (5, 5), (5, 5))
+    pa, pb = (numpy.pad(v, pad, mode='symmetric') for v in (a, b))
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    out = numpy.empty(a.shape)
+    for c, i, j in numpy.ndindex(*a.shape):
+        wa, wb = pa[c, i:i + 11, j:j + 11], pb[c, i:i + 11, j:j + 11]
+        mu_a, mu_b = (window * wa).sum(), (window * wb).sum()
+        var_a = (window * wa * wa).sum() - mu_a ** 2
+        var_b = (window * wb * wb).sum() - mu_b ** 2
+        cov = (window * wa * wb).sum() - mu_a * mu_b
+        out[c, i, j] = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)
+                        / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2)))
+    return out.mean(axis=0)
+
+
+@pytest.mark.parametrize('h, w', [(16, 12), (3, 4), (7, 20)])
+def test_ssim_map_is_the_windowed_ssim(rng, h, w):
+    # Sizes below the window's radius fold the padding more than once.
+    a = image(rng, h, w)
+    b = numpy.clip(a + 0.2 * rng.standard_normal(a.shape), 0, 1)
+    numpy.testing.assert_allclose(metrics.ssim_map(a, b),
+                                  windowed_ssim(a, b), rtol=1e-10, atol=1e-12)
+
+
+def test_score_swap_ssims_are_ssim_over_the_region_and_the_image(rng):
+    x_i, truth, mask_i, mask_j = swap_case(rng)
+    x_ij = numpy.clip(truth + 0.1 * rng.standard_normal(truth.shape),
+                      0, 1).astype(numpy.float32)
+    region = mask_i | mask_j
+    s = metrics.score_swap(x_i, x_ij, truth, region.astype(numpy.float32),
+                           mask_i, mask_j)
+    assert s['changed_ssim'] == metrics.ssim(x_ij, truth, region)
+    assert s['ssim'] == metrics.ssim(x_ij, truth)
+
+
 def test_ssim_map_shape_and_small_images(rng):
     a, b = image(rng, 16, 16), image(rng, 16, 16)
     assert metrics.ssim_map(a, b).shape == (16, 16)
