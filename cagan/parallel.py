@@ -30,14 +30,12 @@ Speed code, apart from the research code: :mod:`cagan.updater` calls it
 with its own per-share step, unchanged.
 """
 
-import contextlib
 import mmap
 import multiprocessing
 import os
 import signal
 
 import numpy
-import threadpoolctl
 
 from cagan.errors import CaganError
 from cagan.kernels import threads
@@ -164,7 +162,7 @@ class SharedStep(object):
         self._control[0] = _STEP
         for go in self._go:
             go.release()
-        with _cores(self._cores):
+        with threads.using_cores(self._cores):
             values = self.work(tuple(a[:n] for a in arrays), schedule, 0)
         self._wait()
         failed = [k for k in range(1, self.processes) if self._failed[k]]
@@ -278,7 +276,7 @@ class SharedStep(object):
         go = self._go[share - 1]
         n = self._shapes[0][0][0] // self.processes
         rows = slice(share * n, (share + 1) * n)
-        with _cores(self._cores):
+        with threads.using_cores(self._cores):
             while True:
                 while not go.acquire(timeout=_POLL_S):
                     if os.getppid() != parent:
@@ -312,12 +310,3 @@ class SharedStep(object):
                 self._grads[share, start:stop] = 0
         keys = sorted(values)
         self._values[share, :len(keys)] = [values[k] for k in keys]
-
-
-@contextlib.contextmanager
-def _cores(count):
-    """The kernels' threads and BLAS's limited to ``count`` inside a
-    ``with`` block: the processes share the cores."""
-    with threads.using_workers(count), threadpoolctl.threadpool_limits(
-            count, user_api='blas'):
-        yield

@@ -74,6 +74,9 @@ class _GeneratorUpdater(updaters.StandardUpdater):
             raise ValueError('ema is a decay in [0, 1], got {}'.format(ema))
         self.gen_ema = gen_ema
         self.ema = ema
+        #: Whether the next step runs Chainer's type checks (see
+        #: :meth:`type_checks`).
+        self._type_check = True
         if gen_ema is not None:
             gen = self.get_optimizer('gen').target
             wrong = sorted(name for name, p in gen_ema.namedparams()
@@ -84,6 +87,16 @@ class _GeneratorUpdater(updaters.StandardUpdater):
                                  'not'.format(wrong[0]))
             gen_ema.to_device(gen.device)
             copy_weights(gen_ema, gen)
+
+    def type_checks(self):
+        """A ``with`` block for a step's forward and backward passes:
+        Chainer's checks of every function's input types run at the first
+        step (of each process) only. Shapes and dtypes are the same at every
+        later step, and the checks cost about 2% of a small network's CPU
+        step."""
+        checking, self._type_check = self._type_check, False
+        return chainer.using_config('type_check',
+                                    checking and chainer.config.type_check)
 
     def average(self):
         """Move the average of G's weights (if any) after G's update (this
@@ -252,9 +265,10 @@ class CAGANUpdater(_GeneratorUpdater):
         dis.noise_step = int(schedule['noise_step'])
         if 'noise_sigma' in schedule:
             dis.noise_sigma = schedule['noise_sigma']
-        values, x_ij = self.gen_grads(x_i, y_i, y_j, worn,
-                                      schedule['gamma_id'])
-        values.update(self.dis_grads(x_i, y_i, y_j, x_ij))
+        with self.type_checks():
+            values, x_ij = self.gen_grads(x_i, y_i, y_j, worn,
+                                          schedule['gamma_id'])
+            values.update(self.dis_grads(x_i, y_i, y_j, x_ij))
         return values
 
     def gen_grads(self, x_i, y_i, y_j, worn=None, gamma_id=None):
@@ -383,12 +397,14 @@ class SupervisedUpdater(_GeneratorUpdater):
         x_i, y_i, y_j, truth = self.converter(batch, self.input_device)
         gen_opt = self.get_optimizer('gen')
         gen = gen_opt.target
-        x_ij, alpha = gen.swap(x_i, y_i, y_j)
-        loss = losses.supervised_loss(x_ij, truth)
-        report = {'loss': loss}
-        self._check_finite('gen', report)
-        precision.backward(loss, list(gen.params()), gen_opt)
+        with self.type_checks():
+            x_ij, alpha = gen.swap(x_i, y_i, y_j)
+            loss = losses.supervised_loss(x_ij, truth)
+            report = {'loss': loss}
+            self._check_finite('gen', report)
+            precision.backward(loss, list(gen.params()), gen_opt)
+            mean_alpha = F.mean(alpha)
         gen_opt.update()
         self.average()
-        report['alpha'] = F.mean(alpha)
+        report['alpha'] = mean_alpha
         chainer.report(report, gen)

@@ -472,3 +472,31 @@ def test_the_supervised_updater_averages_and_refuses_nan():
         SupervisedUpdater(updater.get_iterator('main'),
                           {'gen': updater.get_optimizer('gen'),
                            'dis': updater.get_optimizer('gen')})
+
+
+class TypeCheckSeen(chainer.FunctionHook):
+    """Whether Chainer's type checks were on at each function call."""
+
+    name = 'TypeCheckSeen'
+
+    def __init__(self):
+        self.seen = set()
+
+    def forward_preprocess(self, function, in_data):
+        self.seen.add(chainer.config.type_check)
+
+
+@pytest.mark.parametrize('make, one_step', [(make_updater, step),
+                                            (make_supervised,
+                                             supervised_step)])
+@pytest.mark.parametrize('configured', [True, False])
+def test_type_checks_run_at_the_first_step_only(make, one_step, configured):
+    updater = make()
+    seen = []
+    with chainer.using_config('type_check', configured):
+        for _ in range(3):
+            with TypeCheckSeen() as hook:
+                one_step(updater)
+            seen.append(hook.seen)
+    # Never on where the user turned them off.
+    assert seen == [{configured}, {False}, {False}]

@@ -133,6 +133,24 @@ def single_core():
         yield
 
 
+@contextlib.contextmanager
+def using_cores(count):
+    """``count`` workers (:func:`using_workers`) and BLAS on ``count``
+    threads inside a ``with`` block, as each of several processes sharing
+    the cores wants; the counts before are restored after. Cheap enough
+    for every step (threadpoolctl's own limits look the libraries up again
+    at each call: 0.3 ms)."""
+    before = [library.num_threads for library in _blas()]
+    with using_workers(count):
+        for library in _blas():
+            library.set_num_threads(count)
+        try:
+            yield
+        finally:
+            for library, threads in zip(_blas(), before):
+                library.set_num_threads(threads)
+
+
 def _stop():
     global _pool
     with _lock:

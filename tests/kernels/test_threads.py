@@ -218,3 +218,16 @@ def test_using_workers_restores_the_count(workers):
         with threads.using_workers(2):
             raise KeyError()
     assert threads.workers() == 3
+
+
+@pytest.mark.parametrize('count', [1, 2])
+def test_using_cores_sets_workers_and_blas_and_restores_them(workers, count):
+    before = blas_limits()
+    workers(3)
+    with pytest.raises(KeyError):
+        with threads.using_cores(count):
+            assert threads.workers() == count
+            assert blas_limits() == [count] * len(before)
+            raise KeyError()
+    assert threads.workers() == 3
+    assert blas_limits() == before
