@@ -4,7 +4,7 @@ import chainer
 import numpy
 import pytest
 
-from cagan import InstanceNormalization, testing
+from cagan import InstanceNormalization, kernels, testing
 
 # Each test checks the link against a reference computed another way.
 pytestmark = pytest.mark.numerics
@@ -103,3 +103,23 @@ def test_parameters_start_at_identity():
     assert link.gamma.dtype == numpy.float32 and link.gamma.shape == (7,)
     numpy.testing.assert_array_equal(link.gamma.array, 1)
     numpy.testing.assert_array_equal(link.beta.array, 0)
+
+
+@pytest.mark.parametrize('activation, slope', [(kernels.relu, 0.0),
+                                               (kernels.leaky_relu, 0.2)])
+def test_the_link_applies_relu_or_leaky_relu_to_its_output(activation,
+                                                          slope):
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 5, 5)).astype(numpy.float32)
+    link = InstanceNormalization(4)
+    link.beta.array[...] = rng.uniform(-0.5, 0.5, 4)
+    y = link(x, activation=activation).array
+    plain = reference_forward(x, link.gamma.array, link.beta.array, link.eps)
+    testing.assert_allclose(y, numpy.where(plain > 0, plain, slope * plain))
+    assert (y < 0).any() == (slope > 0)
+
+
+def test_the_link_refuses_another_activation():
+    with pytest.raises(ValueError, match='activation must be None'):
+        InstanceNormalization(3)(numpy.ones((1, 3, 2, 2), numpy.float32),
+                                 activation=chainer.functions.relu)

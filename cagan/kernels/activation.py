@@ -42,8 +42,7 @@ class LeakyReLU(function_node.FunctionNode):
         y = numpy.empty_like(x1)
 
         def block(_, k):
-            numpy.multiply(x1[k], self.slope, out=y[k])
-            numpy.maximum(y[k], x1[k], out=y[k])
+            activate(x1[k], self.slope, y[k])
 
         threads.map(block, _blocks(x1.size), size=x1.size)
         self.retain_outputs((0,))
@@ -51,7 +50,44 @@ class LeakyReLU(function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         y, = self.get_retained_outputs()
-        return _LeakyReLUGrad(y.array <= 0, self.slope).apply(grad_outputs)
+        return _LeakyReLUGrad(nonpositive(y.array, self.slope),
+                              self.slope).apply(grad_outputs)
+
+
+def activate(x, slope, out):
+    """``out`` = ReLU (``slope`` 0) or leaky ReLU of a block ``x``: the
+    operations of :class:`ReLU` and :class:`LeakyReLU`, the same floats.
+    ``out`` may be ``x``."""
+    if slope == 0:
+        return numpy.maximum(x, 0, out=out)
+    scaled = numpy.multiply(x, slope)
+    return numpy.maximum(scaled, x, out=out)
+
+
+def nonpositive(y, slope):
+    """Where the gradient of the output ``y`` of :func:`activate` is
+    ``slope``: ``not y > 0`` for ReLU (NaN included), ``y <= 0`` for leaky
+    ReLU, as Chainer's."""
+    return ~(y > 0) if slope == 0 else y <= 0
+
+
+def scale_by_mask(g, nonpositive, slope, out):
+    """``out = g * (slope if nonpositive else 1)``: the gradient of (leaky)
+    ReLU (``slope`` 0: ReLU's, with the mask ``not y > 0``) for a block.
+
+    The factor, exactly 1 or ``slope`` in ``g``'s dtype, is built from the
+    mask with integer operations on its bits (a masked multiply, a where or
+    a lookup cost 2 to 4 times as much); ``g``'s NaNs and infinities are
+    multiplied as Chainer's are.
+    """
+    bits = numpy.dtype('u%d' % g.itemsize)
+    one = int(numpy.ones(1, g.dtype).view(bits)[0])
+    factor_bits = int(numpy.array([slope], g.dtype).view(bits)[0])
+    step = (factor_bits - one) % (1 << (8 * g.itemsize))
+    factor = nonpositive.astype(bits)
+    factor *= bits.type(step)  # wraps: one + step is slope
+    factor += bits.type(one)
+    return numpy.multiply(g, factor.view(g.dtype), out=out)
 
 
 class _LeakyReLUGrad(function_node.FunctionNode):
@@ -65,22 +101,12 @@ class _LeakyReLUGrad(function_node.FunctionNode):
 
     def forward(self, inputs):
         gy, = inputs
-        # gy times a factor 1 or slope built exactly from the mask with
-        # integer operations on the factors' bits (a masked multiply, a
-        # where or a lookup cost 2 to 4 times as much).
-        bits = numpy.dtype('u%d' % gy.itemsize)
-        one = int(numpy.ones(1, gy.dtype).view(bits)[0])
-        slope = int(numpy.array([self.slope], gy.dtype).view(bits)[0])
-        step = (slope - one) % (1 << (8 * gy.itemsize))
         g1 = gy.reshape(-1)
         mask = self.nonpositive.reshape(-1)
         gx = numpy.empty_like(g1)
 
         def block(_, k):
-            factor = mask[k].astype(bits)
-            factor *= bits.type(step)  # wraps: one + step is slope
-            factor += bits.type(one)
-            numpy.multiply(g1[k], factor.view(gy.dtype), out=gx[k])
+            scale_by_mask(g1[k], mask[k], self.slope, gx[k])
 
         threads.map(block, _blocks(g1.size), size=g1.size)
         return gx.reshape(gy.shape),
@@ -90,7 +116,11 @@ class _LeakyReLUGrad(function_node.FunctionNode):
             grad_outputs)
 
 
-def leaky_relu(x, slope=0.2):
+#: The discriminator's slope, :func:`leaky_relu`'s default.
+LEAKY_SLOPE = 0.2
+
+
+def leaky_relu(x, slope=LEAKY_SLOPE):
     """``chainer.functions.leaky_relu``, faster for NumPy arrays (for
     ``0 < slope <= 1``); Chainer's own where the switch is ``'never'``.
 
@@ -119,7 +149,7 @@ class ReLU(function_node.FunctionNode):
         y = numpy.empty_like(x1)
 
         def block(_, k):
-            numpy.maximum(x1[k], 0, out=y[k])
+            activate(x1[k], 0, y[k])
 
         threads.map(block, _blocks(x1.size), size=x1.size)
         self.retain_outputs((0,))
@@ -127,7 +157,8 @@ class ReLU(function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         y, = self.get_retained_outputs()
-        return _LeakyReLUGrad(~(y.array > 0), 0.0).apply(grad_outputs)
+        return _LeakyReLUGrad(nonpositive(y.array, 0), 0.0).apply(
+            grad_outputs)
 
 
 def relu(x):

@@ -548,8 +548,12 @@ def _deconv_backward(x, W, gy, need_x, need_w, Wr=None):
 # ---------------------------------------------------------------------------
 
 def _bias_grad(gy):
-    # As Chainer's convolution_2d and deconvolution_2d: F.sum, same order.
-    return F.sum(gy, axis=(0, 2, 3))
+    """The bias gradient, as Chainer's convolution_2d and deconvolution_2d
+    compute it (F.sum's ``x.sum(axis=(0, 2, 3))``, the same floats); with
+    first-order gradients only, the sum itself, not a node of its own."""
+    if chainer.config.enable_backprop:
+        return F.sum(gy, axis=(0, 2, 3))
+    return chainer.Variable(gy.array.sum(axis=(0, 2, 3)))
 
 
 class Convolution4x4S2(function_node.FunctionNode):

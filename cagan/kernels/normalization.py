@@ -19,6 +19,8 @@ from chainer.functions.normalization import group_normalization
 
 from cagan.kernels import threads
 from cagan.kernels._dispatch import DTYPES, array_of, use_kernels
+from cagan.kernels.activation import (
+    _LeakyReLUGrad, activate, leaky_relu, nonpositive, relu, scale_by_mask)
 
 #: Bytes per block of rows: a block's passes run in cache.
 _BLOCK_BYTES = 1 << 20
@@ -40,12 +42,19 @@ class InstanceNormalization(function_node.FunctionNode):
     pass instead of being recomputed there. Sums run in another order, so
     values agree to float rounding.
 
+    With ``slope`` (0: ReLU, in (0, 1]: leaky ReLU), the activation follows
+    in the same pass, and its gradient in the backward one: the floats of
+    this node followed by :func:`~cagan.kernels.relu` or
+    :func:`~cagan.kernels.leaky_relu`, bit for bit, with one node and one
+    pass over the array fewer each way.
+
     Inputs: ``x`` (B, C, ...), ``gamma`` and ``beta`` (C,), one float dtype.
     Output: like ``x``.
     """
 
-    def __init__(self, eps):
+    def __init__(self, eps, slope=None):
         self.eps = eps
+        self.slope = slope
 
     def forward(self, inputs):
         x, gamma, beta = inputs
@@ -73,15 +82,27 @@ class InstanceNormalization(function_node.FunctionNode):
             x_hat *= inv_std[:, None]
             numpy.multiply(x_hat, g[r, None], out=y[r])
             y[r] += s[r, None]
+            if self.slope is not None:
+                activate(y[r], self.slope, y[r])
 
         threads.map(block, _row_blocks(B * C, n * x.itemsize), size=x.size)
+        if self.slope is not None:
+            self.retain_outputs((0,))
         return y.reshape(x.shape),
 
     def backward(self, indexes, grad_outputs):
         x, gamma, beta = self.get_retained_inputs()
+        mask = None
+        if self.slope is not None:
+            y, = self.get_retained_outputs()
+            mask = nonpositive(y.array, self.slope)
         if chainer.config.enable_backprop:
-            # Double backprop: Chainer's own function, recomputed, whose
-            # backward is differentiable.
+            # Double backprop: the activation's gradient node, then Chainer's
+            # own normalisation, recomputed, whose backward is
+            # differentiable.
+            if mask is not None:
+                grad_outputs = _LeakyReLUGrad(mask, self.slope).apply(
+                    grad_outputs)
             node = group_normalization.GroupNormalization(
                 int(x.shape[1]), self.eps)
             node.apply((x, gamma, beta))
@@ -89,6 +110,10 @@ class InstanceNormalization(function_node.FunctionNode):
         gy, = grad_outputs
         B, C = x.shape[:2]
         gy2 = gy.array.reshape(B * C, -1)
+        if mask is not None:
+            mask2 = mask.reshape(B * C, -1)
+            # The activation's gradient, block by block, into a buffer.
+            g_pre = numpy.empty_like(gy2)
         n = gy2.shape[1]
         x_hat_all = self.x_hat
         s1 = numpy.empty(B * C, gy2.dtype)
@@ -99,10 +124,13 @@ class InstanceNormalization(function_node.FunctionNode):
 
         def block(_, r):
             x_hat = x_hat_all[r]
-            s1[r] = gy2[r].sum(axis=1)
-            s2[r] = numpy.einsum('ij,ij->i', gy2[r], x_hat)
+            g = gy2[r]
+            if mask is not None:
+                g = scale_by_mask(g, mask2[r], self.slope, g_pre[r])
+            s1[r] = g.sum(axis=1)
+            s2[r] = numpy.einsum('ij,ij->i', g, x_hat)
             t = numpy.multiply(x_hat, (a[r] * s2[r] / n)[:, None])
-            numpy.multiply(gy2[r], a[r, None], out=gx[r])
+            numpy.multiply(g, a[r, None], out=gx[r])
             gx[r] -= t
             gx[r] -= (a[r] * s1[r] / n)[:, None]
 
@@ -114,27 +142,38 @@ class InstanceNormalization(function_node.FunctionNode):
         return tuple(chainer.Variable(grads[i]) for i in indexes)
 
 
-def instance_normalization(x, gamma, beta, eps=2e-5):
-    """Instance normalisation with a per-channel affine.
+def instance_normalization(x, gamma, beta, eps=2e-5, slope=None):
+    """Instance normalisation with a per-channel affine, then optionally
+    ReLU or leaky ReLU.
 
     ``F.group_normalization`` with one group per channel (what
     :class:`cagan.links.InstanceNormalization` computes), through
     :class:`InstanceNormalization` for NumPy float32/float64 arrays;
-    Chainer's own where the switch is ``'never'``.
+    Chainer's own where the switch is ``'never'``. The activation, if any,
+    is :func:`~cagan.kernels.relu` or :func:`~cagan.kernels.leaky_relu` of
+    that output, computed in the same node where the kernels apply.
 
     Args:
         x: ``(B, C, ...)`` float array or Variable.
         gamma, beta: ``(C,)`` Variables of ``x``'s dtype.
         eps (float): added to the variance.
+        slope (float or None): None: no activation; 0: ReLU; in (0, 1]:
+            leaky ReLU with this slope.
 
     Returns:
         ~chainer.Variable: ``x``'s shape and dtype.
     """
+    if slope is not None and not 0 <= slope <= 1:
+        raise ValueError('slope must be None or in [0, 1], got {}'.format(
+            slope))
     array = array_of(x)
     g, b = gamma.array, beta.array
     if (not use_kernels(array, g, b) or array.ndim < 3
             or array.dtype not in DTYPES or g.dtype != array.dtype
             or b.dtype != array.dtype or g.shape != (array.shape[1],)
             or array.size == 0):
-        return F.group_normalization(x, g.shape[0], gamma, beta, eps=eps)
-    return InstanceNormalization(eps).apply((x, gamma, beta))[0]
+        h = F.group_normalization(x, g.shape[0], gamma, beta, eps=eps)
+        if slope is None:
+            return h
+        return relu(h) if slope == 0 else leaky_relu(h, slope)
+    return InstanceNormalization(eps, slope).apply((x, gamma, beta))[0]

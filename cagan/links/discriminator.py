@@ -171,8 +171,11 @@ class Discriminator(chainer.Chain):
             self._noise_rngs = {key: rng}
         return rng
 
+    def _noisy(self):
+        return bool(chainer.config.train and self.noise_sigma)
+
     def _add_noise(self, h):
-        if not chainer.config.train or not self.noise_sigma:
+        if not self._noisy():
             return h
         rng = self._noise_rng(h.array)
         sigma = h.dtype.type(self.noise_sigma)
@@ -213,9 +216,13 @@ class Discriminator(chainer.Chain):
         if self.head != 'patch16':
             layers.append((self.c4, self.bn4))
         for k, (conv, norm) in enumerate(layers, 1):
-            h = leaky_relu(self._add_noise(norm(conv(
-                beside(h, copies, 1 << k)))))
-        if chainer.config.train and self.noise_sigma:
+            h = conv(beside(h, copies, 1 << k))
+            if self._noisy():
+                h = leaky_relu(self._add_noise(norm(h)))
+            else:
+                # The same, with the activation in the norm's pass.
+                h = norm(h, activation=leaky_relu)
+        if self._noisy():
             self.noise_step += 1
         if self.head == 'linear':
             return F.cast(self.l4(h), dtype)

@@ -128,12 +128,12 @@ class Generator(chainer.Chain):
         # The inputs at each size a layer reads, pooled once per call.
         copies = pyramid(x, 4) if self.inject else None
         h1 = relu(self.c0(x))
-        h2 = relu(self.bn1(self.c1(beside(h1, copies, 2))))
-        h3 = relu(self.bn2(self.c2(beside(h2, copies, 4))))
-        h = relu(self.bn3(self.c3(beside(h3, copies, 8))))
-        h = relu(self.dbn0(self.dc0(beside(h, copies, 16)))) + h3
-        h = relu(self.dbn1(self.dc1(beside(h, copies, 8)))) + h2
-        h = relu(self.dbn2(self.dc2(beside(h, copies, 4)))) + h1
+        h2 = self.bn1(self.c1(beside(h1, copies, 2)), activation=relu)
+        h3 = self.bn2(self.c2(beside(h2, copies, 4)), activation=relu)
+        h = self.bn3(self.c3(beside(h3, copies, 8)), activation=relu)
+        h = self.dbn0(self.dc0(beside(h, copies, 16)), activation=relu) + h3
+        h = self.dbn1(self.dc1(beside(h, copies, 8)), activation=relu) + h2
+        h = self.dbn2(self.dc2(beside(h, copies, 4)), activation=relu) + h1
         return F.cast(F.sigmoid(self.dc3(beside(h, copies, 2))), dtype)
 
     def swap(self, x_i, y_i, y_j):

@@ -3,6 +3,7 @@ import numpy
 from chainer import initializers
 
 from cagan import kernels
+from cagan.kernels.activation import LEAKY_SLOPE
 
 
 class InstanceNormalization(chainer.Link):
@@ -46,6 +47,27 @@ class InstanceNormalization(chainer.Link):
             self.gamma = chainer.Parameter(initializers.One(dtype), size)
             self.beta = chainer.Parameter(initializers.Zero(dtype), size)
 
-    def forward(self, x):
-        return kernels.instance_normalization(x, self.gamma, self.beta,
-                                              self.eps)
+    def forward(self, x, activation=None):
+        """Normalise ``x``, then apply ``activation``.
+
+        Args:
+            x: ``(B, C, ...)`` float array or Variable.
+            activation: None, :func:`cagan.kernels.relu` or
+                :func:`cagan.kernels.leaky_relu` (slope 0.2, its default):
+                ``activation(self(x))``, computed in the same pass on the
+                CPU (the same floats; one function node each way instead of
+                two, see :func:`cagan.kernels.instance_normalization`).
+
+        Returns:
+            ~chainer.Variable: ``x``'s shape and dtype.
+        """
+        if activation not in _SLOPES:
+            raise ValueError('InstanceNormalization: activation must be None, '
+                             'cagan.kernels.relu or cagan.kernels.leaky_relu, '
+                             'got {!r}'.format(activation))
+        return kernels.instance_normalization(
+            x, self.gamma, self.beta, self.eps, slope=_SLOPES[activation])
+
+
+#: The activations the link applies, by slope for negative inputs.
+_SLOPES = {None: None, kernels.relu: 0.0, kernels.leaky_relu: LEAKY_SLOPE}

@@ -131,29 +131,42 @@ def network_nodes(rng, value):
 
 
 # Layers of both networks: convolutions 4 + 5, deconvolutions 4, instance
-# norms 6 + 4, leaky ReLUs 5, ReLUs 7, in each route's node.
+# norms 6 + 4, leaky ReLUs 5, ReLUs 7, each in its own node on Chainer's
+# route; on the kernels', G's six ReLUs after a norm are in the norm's node
+# (D's leaky ReLUs are not: its noise comes between).
 LAYERS = [(connection.Convolution4x4S2, chainer_conv.Convolution2DFunction,
-           9),
+           9, 9),
           (connection.Deconvolution4x4S2,
-           chainer_deconv.Deconvolution2DFunction, 4),
+           chainer_deconv.Deconvolution2DFunction, 4, 4),
           (normalization.InstanceNormalization,
-           group_normalization.GroupNormalization, 10),
-          (activation.LeakyReLU, chainer_leaky_relu.LeakyReLU, 5),
-          (activation.ReLU, chainer_relu.ReLU, 7)]
+           group_normalization.GroupNormalization, 10, 10),
+          (activation.LeakyReLU, chainer_leaky_relu.LeakyReLU, 5, 5),
+          (activation.ReLU, chainer_relu.ReLU, 1, 7)]
 
 
 @pytest.mark.numerics
 def test_the_links_use_the_fast_functions(rng):
     counts = network_nodes(rng, 'auto')
-    for fast, chainers, n in LAYERS:
+    for fast, chainers, n, _ in LAYERS:
         assert (counts[fast], counts[chainers]) == (n, 0), fast.__name__
     assert counts[noise.AddNoise] == 6  # the input and every convolution
 
 
 @pytest.mark.numerics
+def test_without_noise_the_leaky_relus_after_a_norm_are_in_its_node(rng):
+    with switch('auto'):
+        counts = node_counts(Discriminator(ch=8, size=64, seed=0,
+                                           noise_sigma=0)(
+            rng.random((1, 6, 64, 64), dtype=numpy.float32)))
+    assert counts[normalization.InstanceNormalization] == 4
+    assert counts[activation.LeakyReLU] == 1
+    assert counts[chainer_leaky_relu.LeakyReLU] == 0
+
+
+@pytest.mark.numerics
 def test_never_runs_the_networks_through_chainers_functions(rng):
     counts = network_nodes(rng, 'never')
-    for fast, chainers, n in LAYERS:
+    for fast, chainers, _, n in LAYERS:
         assert (counts[fast], counts[chainers]) == (0, n), chainers.__name__
     # The noise is no function of Chainer's: the same in both routes.
     assert counts[noise.AddNoise] == 6

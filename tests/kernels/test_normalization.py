@@ -9,7 +9,7 @@ import chainer.functions as F
 import numpy
 import pytest
 
-from cagan.kernels import normalization
+from cagan.kernels import activation, normalization
 from tests.kernels.test_connection import assert_close, values
 
 pytestmark = pytest.mark.numerics
@@ -71,3 +71,92 @@ def test_instance_normalization_double_backward(rng):
         grads.append([g.array for g in firsts]
                      + [xv.grad, gamma.grad, beta.grad])
     assert_close(grads[1], grads[0])
+
+
+def separate(slope):
+    """Instance norm, then the activation kernel: two nodes."""
+    def apply(x, gamma, beta):
+        h = instance_norm(x, gamma, beta)
+        return activation.relu(h) if slope == 0 else activation.leaky_relu(
+            h, slope)
+    return apply
+
+
+def fused(slope):
+    def apply(x, gamma, beta):
+        return normalization.instance_normalization(x, gamma, beta, EPS,
+                                                    slope=slope)
+    return apply
+
+
+def first_order(apply, x, gamma, beta, gy):
+    gamma.cleargrad()
+    beta.cleargrad()
+    xv = chainer.Variable(x.copy())
+    y = apply(xv, gamma, beta)
+    y.grad = gy.copy()
+    y.backward()
+    return [y.array, xv.grad, gamma.grad, beta.grad], y
+
+
+@pytest.mark.parametrize('slope', [0.0, 0.2, 1.0])
+@pytest.mark.parametrize('shape', [(2, 3, 4, 4), (4, 5, 6, 3)])
+@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
+def test_the_activation_in_the_norms_pass_is_the_same_floats(
+        rng, slope, shape, dtype):
+    gamma, beta = affine(rng, shape[1], dtype)
+    x = (values(rng, shape) * 3 + 1).astype(dtype)
+    # Channel 0 of sample 0 is constant: its outputs are beta exactly, 0
+    # where beta is 0, the activation's edge.
+    x[0, 0] = 2
+    beta.array[0] = 0
+    gy = values(rng, shape, dtype)
+    ours, y = first_order(fused(slope), x, gamma, beta, gy)
+    theirs, _ = first_order(separate(slope), x, gamma, beta, gy)
+    assert isinstance(y.creator, normalization.InstanceNormalization)
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype
+        numpy.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize('slope', [0.0, 0.2])
+def test_the_fused_activation_double_backward(rng, slope):
+    gamma, beta = affine(rng, 3, numpy.float64)
+    x = values(rng, (2, 3, 4, 5), numpy.float64)
+    grads = []
+    for apply in (separate(slope), fused(slope)):
+        xv = chainer.Variable(x.copy())
+        firsts = chainer.grad([F.sum(apply(xv, gamma, beta) ** 3)],
+                              [xv, gamma, beta],
+                              enable_double_backprop=True)
+        gamma.cleargrad()
+        beta.cleargrad()
+        sum(F.sum(g * g) for g in firsts).backward()
+        grads.append([g.array for g in firsts]
+                     + [xv.grad, gamma.grad, beta.grad])
+    assert_close(grads[1], grads[0])
+
+
+@pytest.mark.parametrize('slope', [0.0, 0.2])
+def test_the_fused_activation_without_the_kernels_is_chainers(rng, slope):
+    gamma, beta = affine(rng, 3, numpy.float32)
+    x = values(rng, (2, 3, 4, 4))
+    gy = values(rng, (2, 3, 4, 4))
+
+    def chainers(x, gamma, beta):
+        h = group_norm(x, gamma, beta)
+        return F.relu(h) if slope == 0 else F.leaky_relu(h, slope)
+
+    with chainer.using_config('cagan_cpu_kernels', 'never'):
+        ours, y = first_order(fused(slope), x, gamma, beta, gy)
+    theirs, _ = first_order(chainers, x, gamma, beta, gy)
+    assert not isinstance(y.creator, normalization.InstanceNormalization)
+    for a, b in zip(ours, theirs):
+        numpy.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize('slope', [-0.1, 1.5])
+def test_a_slope_outside_0_1_is_refused(rng, slope):
+    gamma, beta = affine(rng, 3, numpy.float32)
+    with pytest.raises(ValueError, match='slope'):
+        fused(slope)(values(rng, (2, 3, 4, 4)), gamma, beta)
