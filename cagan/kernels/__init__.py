@@ -15,7 +15,8 @@ and gradients. What is fast, and where:
   (``0 < slope <= 1``) for any float array, Chainer's floats bit for bit.
 * :mod:`~cagan.kernels.normalization`: :func:`instance_normalization`
   (``F.group_normalization`` with one group per channel) for float32 or
-  float64 ``(B, C, ...)``, in cache-sized blocks.
+  float64 ``(B, C, ...)``, in cache-sized blocks, optionally with the ReLU
+  or leaky ReLU after it in the same node (the same floats as two).
 * :mod:`~cagan.kernels.noise`: the discriminator's Gaussian noise.
 * :mod:`~cagan.kernels.adam`: Adam's update rule, in place and by blocks,
   Chainer's floats bit for bit.
