@@ -147,8 +147,8 @@ def using_cores(count):
         try:
             yield
         finally:
-            for library, threads in zip(_blas(), before):
-                library.set_num_threads(threads)
+            for library, limit in zip(_blas(), before):
+                library.set_num_threads(limit)
 
 
 def _stop():
