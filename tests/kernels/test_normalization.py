@@ -35,6 +35,18 @@ def instance_norm(x, gamma, beta):
     return normalization.instance_normalization(x, gamma, beta, EPS)
 
 
+def first_order(apply, x, gamma, beta, gy):
+    """Output and gradients of x, gamma and beta for output gradient
+    ``gy``, and the output Variable."""
+    gamma.cleargrad()
+    beta.cleargrad()
+    xv = chainer.Variable(x.copy())
+    y = apply(xv, gamma, beta)
+    y.grad = gy.copy()
+    y.backward()
+    return [y.array, xv.grad, gamma.grad, beta.grad], y
+
+
 @pytest.mark.parametrize('shape', [(1, 3, 4, 4), (4, 5, 6, 3),
                                    (3, 8, 8, 6), (2, 1, 1, 1)])
 @pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
@@ -42,35 +54,29 @@ def test_instance_normalization_matches_chainer(rng, shape, dtype):
     gamma, beta = affine(rng, shape[1], dtype)
     x = (values(rng, shape) * 3 + 1).astype(dtype)
     gy = values(rng, shape, dtype)
-    results = []
-    for apply in (group_norm, instance_norm):
-        gamma.cleargrad()
-        beta.cleargrad()
-        xv = chainer.Variable(x.copy())
-        y = apply(xv, gamma, beta)
-        y.grad = gy.copy()
-        y.backward()
-        results.append([y.array, xv.grad, gamma.grad, beta.grad])
-    assert_close(results[1], results[0])
+    assert_close(first_order(instance_norm, x, gamma, beta, gy)[0],
+                 first_order(group_norm, x, gamma, beta, gy)[0])
+
+
+def second_order(apply, x, gamma, beta):
+    """First-order gradients of sum(y^3) for ``y = apply(x, gamma, beta)``,
+    and the gradients of the sum of their squares."""
+    xv = chainer.Variable(x.copy())
+    # All three first-order gradients feed the second-order loss: Chainer's
+    # own double backward needs each of them.
+    firsts = chainer.grad([F.sum(apply(xv, gamma, beta) ** 3)],
+                          [xv, gamma, beta], enable_double_backprop=True)
+    gamma.cleargrad()
+    beta.cleargrad()
+    sum(F.sum(g * g) for g in firsts).backward()
+    return [g.array for g in firsts] + [xv.grad, gamma.grad, beta.grad]
 
 
 def test_instance_normalization_double_backward(rng):
     gamma, beta = affine(rng, 3, numpy.float64, beta=False)
     x = values(rng, (2, 3, 4, 5), numpy.float64)
-    grads = []
-    for apply in (group_norm, instance_norm):
-        xv = chainer.Variable(x.copy())
-        # All three first-order gradients feed the second-order loss:
-        # Chainer's own double backward needs each of them.
-        firsts = chainer.grad([F.sum(apply(xv, gamma, beta) ** 3)],
-                              [xv, gamma, beta],
-                              enable_double_backprop=True)
-        gamma.cleargrad()
-        beta.cleargrad()
-        sum(F.sum(g * g) for g in firsts).backward()
-        grads.append([g.array for g in firsts]
-                     + [xv.grad, gamma.grad, beta.grad])
-    assert_close(grads[1], grads[0])
+    assert_close(second_order(instance_norm, x, gamma, beta),
+                 second_order(group_norm, x, gamma, beta))
 
 
 def separate(slope):
@@ -87,16 +93,6 @@ def fused(slope):
         return normalization.instance_normalization(x, gamma, beta, EPS,
                                                     slope=slope)
     return apply
-
-
-def first_order(apply, x, gamma, beta, gy):
-    gamma.cleargrad()
-    beta.cleargrad()
-    xv = chainer.Variable(x.copy())
-    y = apply(xv, gamma, beta)
-    y.grad = gy.copy()
-    y.backward()
-    return [y.array, xv.grad, gamma.grad, beta.grad], y
 
 
 @pytest.mark.parametrize('slope', [0.0, 0.2, 1.0])
@@ -123,18 +119,8 @@ def test_the_activation_in_the_norms_pass_is_the_same_floats(
 def test_the_fused_activation_double_backward(rng, slope):
     gamma, beta = affine(rng, 3, numpy.float64)
     x = values(rng, (2, 3, 4, 5), numpy.float64)
-    grads = []
-    for apply in (separate(slope), fused(slope)):
-        xv = chainer.Variable(x.copy())
-        firsts = chainer.grad([F.sum(apply(xv, gamma, beta) ** 3)],
-                              [xv, gamma, beta],
-                              enable_double_backprop=True)
-        gamma.cleargrad()
-        beta.cleargrad()
-        sum(F.sum(g * g) for g in firsts).backward()
-        grads.append([g.array for g in firsts]
-                     + [xv.grad, gamma.grad, beta.grad])
-    assert_close(grads[1], grads[0])
+    assert_close(second_order(fused(slope), x, gamma, beta),
+                 second_order(separate(slope), x, gamma, beta))
 
 
 @pytest.mark.parametrize('slope', [0.0, 0.2])
