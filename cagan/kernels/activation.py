@@ -9,6 +9,8 @@ included. Other arrays (the switch at ``'never'``, see
 functions.
 """
 
+import functools
+
 import chainer.functions as F
 import numpy
 from chainer import function_node
@@ -80,14 +82,23 @@ def scale_by_mask(g, nonpositive, slope, out):
     a lookup cost 2 to 4 times as much); ``g``'s NaNs and infinities are
     multiplied as Chainer's are.
     """
-    bits = numpy.dtype('u%d' % g.itemsize)
-    one = int(numpy.ones(1, g.dtype).view(bits)[0])
-    factor_bits = int(numpy.array([slope], g.dtype).view(bits)[0])
-    step = (factor_bits - one) % (1 << (8 * g.itemsize))
+    bits, one, step = _factor_bits(g.dtype, slope)
     factor = nonpositive.astype(bits)
-    factor *= bits.type(step)  # wraps: one + step is slope
-    factor += bits.type(one)
+    factor *= step  # wraps: one + step is slope
+    factor += one
     return numpy.multiply(g, factor.view(g.dtype), out=out)
+
+
+@functools.lru_cache(maxsize=None)
+def _factor_bits(dtype, slope):
+    """The unsigned type of ``dtype``'s width, the bits of 1, and what to add
+    to them to make the bits of ``slope`` (modulo the width), for
+    :func:`scale_by_mask`."""
+    bits = numpy.dtype('u%d' % dtype.itemsize)
+    one = int(numpy.ones(1, dtype).view(bits)[0])
+    factor_bits = int(numpy.array([slope], dtype).view(bits)[0])
+    step = (factor_bits - one) % (1 << (8 * dtype.itemsize))
+    return bits, bits.type(one), bits.type(step)
 
 
 class _LeakyReLUGrad(function_node.FunctionNode):

@@ -92,17 +92,17 @@ class InstanceNormalization(function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         x, gamma, beta = self.get_retained_inputs()
-        mask = None
+        y = None
         if self.slope is not None:
             y, = self.get_retained_outputs()
-            mask = nonpositive(y.array, self.slope)
         if chainer.config.enable_backprop:
             # Double backprop: the activation's gradient node, then Chainer's
             # own normalisation, recomputed, whose backward is
             # differentiable.
-            if mask is not None:
-                grad_outputs = _LeakyReLUGrad(mask, self.slope).apply(
-                    grad_outputs)
+            if y is not None:
+                grad_outputs = _LeakyReLUGrad(
+                    nonpositive(y.array, self.slope), self.slope).apply(
+                        grad_outputs)
             node = group_normalization.GroupNormalization(
                 int(x.shape[1]), self.eps)
             node.apply((x, gamma, beta))
@@ -110,10 +110,8 @@ class InstanceNormalization(function_node.FunctionNode):
         gy, = grad_outputs
         B, C = x.shape[:2]
         gy2 = gy.array.reshape(B * C, -1)
-        if mask is not None:
-            mask2 = mask.reshape(B * C, -1)
-            # The activation's gradient, block by block, into a buffer.
-            g_pre = numpy.empty_like(gy2)
+        if y is not None:
+            y2 = y.array.reshape(B * C, -1)
         n = gy2.shape[1]
         x_hat_all = self.x_hat
         s1 = numpy.empty(B * C, gy2.dtype)
@@ -125,8 +123,12 @@ class InstanceNormalization(function_node.FunctionNode):
         def block(_, r):
             x_hat = x_hat_all[r]
             g = gy2[r]
-            if mask is not None:
-                g = scale_by_mask(g, mask2[r], self.slope, g_pre[r])
+            if y is not None:
+                # The activation's gradient first, its mask made from the
+                # block's outputs, into gx's rows (overwritten below once
+                # the sums are taken).
+                g = scale_by_mask(g, nonpositive(y2[r], self.slope),
+                                  self.slope, gx[r])
             s1[r] = g.sum(axis=1)
             s2[r] = numpy.einsum('ij,ij->i', g, x_hat)
             t = numpy.multiply(x_hat, (a[r] * s2[r] / n)[:, None])
