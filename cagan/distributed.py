@@ -42,7 +42,7 @@ from cagan.errors import CaganError, ConfigError, DataError
 from cagan.data.layout import write_text_atomic
 from cagan.run import (RANK_SNAPSHOT_NAME, RANK_SNAPSHOT_PATTERN, RANKS_NAME,
                        SNAPSHOT_PATTERN)
-from cagan.run import prepare as prepare_folder
+from cagan.run import RunLock, prepare as prepare_folder
 
 #: ``--communicator`` names (chainermn.create_communicator); the first runs
 #: on CPUs, the others need one GPU per rank.
@@ -309,20 +309,26 @@ def check_ranks(out, size):
 def prepare(comm, config, out):
     """Rank 0 prepares the run's folder; every rank learns the outcome.
 
-    Rank 0 runs :func:`cagan.run.prepare` (config check, ``config.yaml``,
-    clearing half-written files), checks the
+    Rank 0 runs :func:`cagan.run.prepare` (the folder's lock, config
+    check, ``config.yaml``, clearing half-written files), checks the
     number of ranks (:func:`check_ranks`) and writes ``distributed.json``;
     then the other ranks make ``out`` (it may be a disk of their own node)
     and clear their own half-written snapshots, never at the same time as
     rank 0.
 
+    Returns:
+        cagan.run.RunLock or None: rank 0's lock on ``out``, held (the
+        other ranks: None).
+
     Raises:
-        cagan.errors.ConfigError: on every rank, when rank 0's check fails.
+        cagan.errors.ConfigError: on every rank, when rank 0's check fails
+            (another training holding ``out`` among the reasons).
     """
-    error = None
+    error, lock = None, None
     if comm.rank == 0:
         try:
-            prepare_folder(config, out)
+            lock = RunLock(out)
+            prepare_folder(config, out, lock)
             check_ranks(out, comm.size)
             path = Path(out) / RANKS_NAME
             write_text_atomic(path, json.dumps(describe(comm, config),
@@ -332,6 +338,8 @@ def prepare(comm, config, out):
     # chainermn's bcast_obj takes an object on rank 0 only, never None.
     error = comm.bcast_obj([error] if comm.rank == 0 else None)[0]
     if error is not None:
+        if lock is not None:
+            lock.release()
         raise ConfigError(error)
     if comm.rank != 0:
         os.makedirs(out, exist_ok=True)
@@ -339,6 +347,7 @@ def prepare(comm, config, out):
         for name in os.listdir(out):
             if name.startswith(prefix):
                 shutil.rmtree(os.path.join(out, name), ignore_errors=True)
+    return lock
 
 
 def snapshot_iterations(out, rank):

@@ -46,3 +46,8 @@ class PixelLimitError(ImageError):
 class ConfigError(CaganError):
     """A config file that is missing, not YAML, or has an unknown key or a
     value of the wrong type."""
+
+
+class RunFolderInUseError(CaganError):
+    """A run folder that another training is writing to (it holds the
+    folder's lock, :class:`cagan.run.RunLock`)."""

@@ -3,6 +3,7 @@
 ``scripts/train.py --out DIR`` makes a complete model in ``DIR``::
 
     config.yaml                 the resolved config (how to build the networks)
+    train.lock                  held by the training writing here (its pid)
     log, loss.png, alpha.png, eval.png
     snapshot_iter_N             the trainer (one process), to resume from
     snapshot_rankR_iter_N       the trainer of rank R (ChainerMN)
@@ -12,13 +13,16 @@
     preview/iter_N.png, preview/latest.png
 
 This module is the one home of those names, of building the networks a
-config describes, of preparing and cleaning the folder, and of finding and
-loading a trained generator (:func:`load_generator`).
+config describes, of preparing, locking and cleaning the folder, and of
+finding and loading a trained generator (:func:`load_generator`).
 """
 
+import errno
+import fcntl
 import os
 import re
 import shutil
+import weakref
 from pathlib import Path
 
 import chainer
@@ -26,10 +30,12 @@ import chainer
 import cagan
 from cagan import config as config_module
 from cagan.data.layout import TMP_PREFIX
-from cagan.errors import ConfigError, ModelFileError
+from cagan.errors import ConfigError, ModelFileError, RunFolderInUseError
 from cagan.serialization import load_npz
 
 CONFIG_NAME = 'config.yaml'
+#: The lock a training holds on its folder (:class:`RunLock`).
+LOCK_NAME = 'train.lock'
 #: The trainer's snapshots, in order of iteration (Chainer's format string).
 SNAPSHOT_NAME = 'snapshot_iter_{.updater.iteration}'
 SNAPSHOT_PATTERN = re.compile(r'^snapshot_iter_\d+$')
@@ -78,22 +84,152 @@ def make_discriminator(config, seed=None):
         spectral_norm=model['spectral_norm'])
 
 
-def prepare(config, out):
+class RunLock(chainer.training.Extension):
+    """One training's exclusive hold on its run folder, for as long as it
+    runs.
+
+    An OS file lock (``flock``) on ``out/train.lock``, which also holds the
+    pid of the training that holds it, to name it to a second one. The
+    kernel drops the lock when the process ends, however it ends (``kill
+    -9`` included), so a killed training never blocks its restart.
+    Processes forked while it is held (the step's helpers, data loaders)
+    close their copy at once: the lock lives and dies with the trainer.
+    Readers of a run (``evaluate.py``, ``swap.py``, ``ablation.py``'s
+    scoring) take no lock.
+
+    As a trainer extension it does nothing during the run and lets go when
+    the run ends (``finalize``), so a run can be resumed in the same
+    process.
+
+    Args:
+        folder (str or pathlib.Path): the run's folder.
+    """
+
+    trigger = staticmethod(lambda trainer: False)  # never called
+    default_name = 'run_lock'
+
+    #: Held locks, closed in every forked child.
+    _held = weakref.WeakSet()
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self._fd = None
+
+    @property
+    def held(self):
+        return self._fd is not None
+
+    def acquire(self):
+        """Take the lock (the folder must exist); nothing if held already.
+
+        Raises:
+            cagan.errors.RunFolderInUseError: another process holds it, in
+                one line naming its pid; nothing was written.
+            cagan.errors.ConfigError: the lock file cannot be opened or
+                locked (a read-only folder, a file system without locks).
+        """
+        if self.held:
+            return
+        try:
+            # No O_TRUNC: the holder's pid stays readable until we hold it.
+            fd = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise ConfigError('{}: cannot open the run folder\'s lock ({}); '
+                              'choose another --out'.format(
+                                  self.path, e.strerror)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = _read_pid(fd)
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                raise ConfigError('{}: cannot lock the run folder ({}); '
+                                  'choose another --out'.format(
+                                      self.folder, e.strerror)) from None
+            raise RunFolderInUseError(
+                '{} is in use by another training (pid {}); wait for it or '
+                'choose another --out'.format(
+                    self.folder, holder or 'unknown')) from None
+        pid = str(os.getpid())
+        if _read_pid(fd) != pid:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (pid + '\n').encode(), 0)
+        self._fd = fd
+        self._held.add(self)
+
+    def release(self):
+        """Let go of the lock (nothing if not held)."""
+        fd, self._fd = self._fd, None
+        self._held.discard(self)
+        if fd is not None:
+            os.close(fd)  # closing the last descriptor drops the flock
+
+    def __call__(self, trainer):
+        pass
+
+    def finalize(self):
+        self.release()
+
+    def __del__(self):
+        self.release()
+
+    @classmethod
+    def _close_in_child(cls):
+        for lock in list(cls._held):
+            lock._fd, fd = None, lock._fd
+            if fd is not None:
+                os.close(fd)
+        cls._held = weakref.WeakSet()
+
+
+os.register_at_fork(after_in_child=RunLock._close_in_child)
+
+
+def _read_pid(fd):
+    """The pid written in a lock file (text), or '' if there is none."""
+    try:
+        text = os.pread(fd, 32, 0).decode('ascii', 'replace').strip()
+    except OSError:
+        return ''
+    return text if text.isdigit() else ''
+
+
+def lock_if_exists(out):
+    """A :class:`RunLock` on ``out``, held if ``out`` is a folder already.
+
+    A training calls this first, so that a second one on a folder in use
+    stops at once, before it reads any data, having written nothing; a
+    new folder is made and locked later, by :func:`prepare`.
+
+    Raises:
+        cagan.errors.RunFolderInUseError: see :meth:`RunLock.acquire`.
+    """
+    lock = RunLock(out)
+    if lock.folder.is_dir():
+        lock.acquire()
+    return lock
+
+
+def prepare(config, out, lock):
     """Make ``out`` for ``config``, or check it holds a run of the same one.
 
-    Writes ``out/config.yaml`` (the resolved config) for a new run; for an
-    existing one, clears what a killed run left half-written
-    (:func:`remove_partial`).
+    Takes ``lock`` first (a :class:`RunLock` on ``out``, held or not: it
+    is held after). Writes ``out/config.yaml`` (the resolved config) for a
+    new run; for an existing one, clears what a killed run left
+    half-written (:func:`remove_partial`).
 
     Raises:
         cagan.errors.ConfigError: ``out`` is not a folder, or holds a run of
             another config.
+        cagan.errors.RunFolderInUseError: another training holds ``out``.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError('{}: exists and is not a folder; choose another '
                           '--out'.format(out))
     out.mkdir(parents=True, exist_ok=True)
+    lock.acquire()
     saved = out / CONFIG_NAME
     if saved.is_file():
         previous = config_module.load(saved)

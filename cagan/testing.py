@@ -20,6 +20,7 @@ Either still catches a real bug, which moves a result by a sizeable fraction
 of its terms (a dropped bias, a wrong phase, a transposed weight).
 """
 
+import chainer
 import numpy
 
 #: Default ``rtol`` by the dtype compared. float32: about 170 units in the
@@ -106,33 +107,151 @@ def assert_allclose(actual, expected, rtol=None, scale=None, err_msg=''):
                 else 'the given scale', rtol))
 
 
-def normalised_biases(names):
-    """The biases of the layers that instance norm follows, among ``names``
-    (parameter names with a gradient): ``/cN/b`` before a used ``/bnN``,
-    ``/dcN/b`` before ``/dbnN``. Their gradient is zero in exact arithmetic
-    (the norm subtracts each channel's mean), rounding noise in practice.
+def _convolution_nodes():
+    """The function nodes that convolve ``(x, W, b)``: Chainer's and the
+    kernels'."""
+    from chainer.functions.connection import convolution_2d, deconvolution_2d
+
+    from cagan.kernels import connection
+    return (convolution_2d.Convolution2DFunction,
+            deconvolution_2d.Deconvolution2DFunction,
+            connection.Convolution4x4S2, connection.Deconvolution4x4S2)
+
+
+def _is_instance_norm(node):
+    """Whether a function node normalises each channel of each sample:
+    the kernels' instance norm, or Chainer's group norm with one group per
+    channel."""
+    from chainer.functions.normalization.group_normalization import (
+        GroupNormalization)
+
+    from cagan.kernels.normalization import InstanceNormalization
+    if isinstance(node, InstanceNormalization):
+        return True
+    return (isinstance(node, GroupNormalization) and
+            node.groups == node.inputs[0].shape[1])
+
+
+def _graph(output):
+    """Every function node in ``output``'s graph (a Variable)."""
+    seen, nodes, stack = set(), [], [output.creator_node]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(x.creator_node for x in node.inputs)
+    return nodes
+
+
+def _example_input(link):
+    """A zero batch of one the size a CAGAN network takes (``in_channels``,
+    ``size``), in its weights' dtype: the graph's shape does not depend on
+    the values."""
+    dtype = next(link.params()).dtype
+    return link.xp.zeros((1, link.in_channels) + tuple(link.size), dtype)
+
+
+def parameter_roles(link, x=None):
+    """Which of ``link``'s parameters its forward pass uses, and which of
+    those are biases that instance norm cancels, from the graph of one
+    forward pass.
+
+    A bias is cancelled when it is the ``b`` of a convolution (or
+    deconvolution) node whose output goes straight into an instance norm:
+    the norm subtracts each channel's mean over each sample, so a constant
+    per-channel shift leaves its output unchanged and the bias's gradient is
+    zero in exact arithmetic. In floats it is rounding noise, exactly zero
+    on some CPUs and not on others.
+
+    The forward pass runs in test mode, so that it leaves the link as it
+    was (no noise drawn, no power iteration of spectral norm).
+
+    Args:
+        link (chainer.Link): a network.
+        x: its input (array or Variable); None for zeros of the shape a
+            CAGAN network takes (``link.in_channels``, ``link.size``).
+
+    Returns:
+        tuple: ``(used, cancelled)``, two sets of parameter names as
+        ``link.namedparams()`` gives them (``'/c1/b'``); ``cancelled`` is a
+        subset of ``used``.
     """
-    names = set(names)
-    return {name for name in names if name.endswith('/b') and '{}/gamma'.format(
-        name[:-2].replace('/c', '/bn').replace('/dc', '/dbn')) in names}
+    if x is None:
+        x = _example_input(link)
+    # Test mode: no noise drawn, no power iteration; the link is unchanged.
+    with chainer.using_config('enable_backprop', True), \
+            chainer.using_config('train', False):
+        y = link(x)
+    names = {id(p.node): name for name, p in link.namedparams()}
+    used, cancelled = set(), set()
+    convolutions = _convolution_nodes()
+    for node in _graph(y):
+        used.update(names[id(v)] for v in node.inputs if id(v) in names)
+        if not _is_instance_norm(node):
+            continue
+        conv = node.inputs[0].creator_node
+        if (isinstance(conv, convolutions) and len(conv.inputs) == 3
+                and id(conv.inputs[2]) in names):
+            cancelled.add(names[id(conv.inputs[2])])
+    return used, cancelled
 
 
-def assert_gradients_close(ours, theirs, rtol=NETWORK_GRADIENT_RTOL):
+def cancelled_biases(link, x=None, prefix=''):
+    """The names of ``link``'s biases that instance norm cancels (see
+    :func:`parameter_roles`), each after ``prefix`` (``'gen'`` gives
+    ``'gen/c1/b'``)."""
+    return {prefix + name for name in parameter_roles(link, x)[1]}
+
+
+def assert_gradients_as_the_maths_says(link, x=None, rtol=NETWORK_GRADIENT_RTOL):
+    """After a backward pass through ``link``: every parameter its forward
+    pass uses has a gradient, nonzero unless instance norm cancels it; a
+    cancelled bias's gradient is zero to ``rtol`` of the largest gradient
+    of its layer's weight ``W`` (the same sum over the batch and the
+    image, weighted by the layer's inputs); unused parameters have none.
+
+    Args:
+        link (chainer.Link): a network whose parameters hold the gradients.
+        x: an input of ``link`` (see :func:`parameter_roles`).
+        rtol (float): the cancelled biases' tolerance.
+    """
+    used, cancelled = parameter_roles(link, x)
+    params = dict(link.namedparams())
+    for name, param in sorted(params.items()):
+        grad = param.grad
+        if name not in used:
+            assert grad is None, '{} is unused but has a gradient'.format(name)
+            continue
+        assert grad is not None, '{} has no gradient'.format(name)
+        largest = float(numpy.abs(_host(grad)).max())
+        if name in cancelled:
+            weight = params[name[:-len('b')] + 'W'].grad
+            assert_allclose(grad, numpy.zeros_like(_host(grad)), rtol,
+                            scale=numpy.abs(_host(weight)).max(),
+                            err_msg=name + ' (cancelled by instance norm)')
+        else:
+            assert largest > 0, '{}: its gradient is zero'.format(name)
+
+
+def assert_gradients_close(ours, theirs, cancelled,
+                           rtol=NETWORK_GRADIENT_RTOL):
     """Two routes' parameter gradients of one network agree to rounding.
 
-    Each array is held to its own largest value, except the
-    :func:`normalised_biases`, which are rounding noise of the other
-    gradients' size in both routes: they are held to the network's largest
-    gradient.
+    Each array is held to its own largest value, except the ``cancelled``
+    biases (:func:`cancelled_biases`), which are rounding noise in both
+    routes: they are held to the network's largest gradient.
 
     Args:
         ours, theirs (dict): parameter name -> gradient array, same names.
+        cancelled (set): the names among them that instance norm cancels.
         rtol (float): see :func:`assert_allclose`.
     """
     assert sorted(ours) == sorted(theirs) and theirs, (sorted(ours),
                                                         sorted(theirs))
     largest = max(numpy.abs(_host(g)).max() for g in theirs.values())
-    noise = normalised_biases(theirs)
+    noise = set(cancelled) & set(theirs)
     for name in sorted(theirs):
         assert_allclose(ours[name], theirs[name], rtol, err_msg=name,
                         scale=largest if name in noise else None)

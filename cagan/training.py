@@ -156,10 +156,27 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     Raises:
         cagan.errors.DataError: the dataset is missing or unusable.
         cagan.errors.ConfigError: ``out`` holds a run of another config.
+        cagan.errors.RunFolderInUseError: another training holds ``out``
+            (:class:`cagan.run.RunLock`), before anything is read or
+            written.
         cagan.errors.CaganError: ``processes`` this run cannot use.
     """
     device = chainer.get_device(device)
     cagan.precision.check(precision, device)
+    # A folder another training holds stops this one at once (rank 0's
+    # check is distributed.prepare's). Held from here to the end of run().
+    lock = run.lock_if_exists(out) if comm is None else None
+    try:
+        return _make_trainer(config, out, device, progress, comm, precision,
+                             processes, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _make_trainer(config, out, device, progress, comm, precision, processes,
+                  lock):
     data, train = config['data'], config['train']
     supervised = train['mode'] == 'supervised'
     processes = check_processes(processes, config, device, comm, precision)
@@ -198,10 +215,10 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
     if comm is None:
-        run.prepare(config, out)
+        run.prepare(config, out, lock)
         distributed.check_ranks(out, None)
     else:
-        distributed.prepare(comm, config, out)
+        lock = distributed.prepare(comm, config, out)
 
     device.use()
     networks = [('gen', gen, opt['lr'])]
@@ -239,6 +256,8 @@ def make_trainer(config, out, device='@numpy', progress=False, comm=None,
     epochs = train['epochs']
     trainer = chainer.training.Trainer(updater, (epochs, 'epoch'),
                                        out=str(out))
+    if lock is not None:
+        trainer.extend(lock)  # let go when the run ends
     # Logs, plots, printing, scores, previews and weights: rank 0 only.
     if comm is None or comm.rank == 0:
         extend_root = trainer.extend

@@ -3,7 +3,9 @@
 (a) this interpreter (CI: Python 3.11, NumPy 1.26);
 (b) Python 3.12 + NumPy 2 + the newest setuptools, the GPU machines' stack,
     in its own virtual environment ``.venv-py312``, when a Python 3.12
-    interpreter is found.
+    interpreter is found; its tests run under each OpenBLAS kernel this CPU
+    can run (``tests/blas_kernels.py``), as ``make test-kernels`` runs the
+    numerics tests of (a).
 """
 
 import glob
@@ -17,16 +19,31 @@ import sys
 import numpy
 import pytest
 
+from tests.blas_kernels import runnable
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV = ROOT / '.venv-py312'
 # Bump to rebuild the venv when what it holds changes.
 VENV_RECIPE = ('numpy>=2,<3 setuptools>=82 pytest pyyaml chainer==7.8.1 '
                'threadpoolctl==3.8.0 v3')
-# Run there on NumPy 2, with warnings as errors (pytest.ini).
+# Run there on NumPy 2, with warnings as errors (pytest.ini): the networks,
+# the kernels and the float comparisons, under each OpenBLAS kernel this
+# CPU can run (NumPy 2 bundles an OpenBLAS of its own, which sums in other
+# orders than NumPy 1's).
 STACK_B_TESTS = ['tests/test_instance_normalization.py',
-                 'tests/test_networks.py', 'tests/kernels/test_noise.py',
+                 'tests/test_networks.py', 'tests/kernels/',
+                 'tests/test_connection.py', 'tests/test_testing.py',
                  'tests/test_serialization.py', 'tests/test_losses.py',
                  'tests/test_updater.py']
+#: None: the kernel OpenBLAS picks for this CPU; then each one it can run.
+STACK_B_KERNELS = [None] + runnable()
+#: What NumPy 2's OpenBLAS (0.3.3x) calls a kernel that it names otherwise
+#: (Prescott's SSE3 generation is Katmai there) or runs as another's (Zen's
+#: code is Haswell's).
+STACK_B_REPORTS = {'Zen': 'Haswell', 'Prescott': 'Katmai'}
+BLAS_ARCHITECTURE = ('import threadpoolctl, numpy; print(*[i["architecture"] '
+                     'for i in threadpoolctl.threadpool_info() '
+                     'if i["internal_api"] == "openblas"])')
 SMOKE = '''
 import sys, warnings
 import cagan, chainer, numpy
@@ -123,7 +140,8 @@ def build_stack_b(python):
 
 
 @pytest.mark.slow
-def test_stack_b_python312_numpy2():
+@pytest.mark.parametrize('kernel', STACK_B_KERNELS)
+def test_stack_b_python312_numpy2(kernel):
     if sys.version_info >= (3, 12) and numpy.__version__ >= '2':
         pytest.skip('this interpreter is stack (b) itself: the tests above '
                     'covered it')
@@ -133,6 +151,17 @@ def test_stack_b_python312_numpy2():
                     '$CAGAN_PYTHON312, pyenv versions): stack (b) not checked')
     vpython = build_stack_b(python)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop('OPENBLAS_CORETYPE', None)
+    if kernel is not None:
+        named = STACK_B_REPORTS.get(kernel, kernel)
+        if named != kernel and named in STACK_B_KERNELS:
+            pytest.skip('NumPy 2\'s OpenBLAS runs {} as {}, tested on its '
+                        'own'.format(kernel, named))
+        env['OPENBLAS_CORETYPE'] = named
+        # NumPy 2's own OpenBLAS takes the variable: threadpoolctl says so.
+        result = run(vpython, '-c', BLAS_ARCHITECTURE, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [named], result.stdout
     result = run(vpython, '-W', 'error', '-c', 'import cagan', env=env)
     assert result.returncode == 0 and result.stderr == '', result.stderr
     result = run(vpython, '-W', 'error', '-c', SMOKE, env=env)

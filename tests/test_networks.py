@@ -111,18 +111,35 @@ def test_initial_weights_follow_the_seed_argument():
 
 
 def test_every_used_parameter_gets_a_gradient(rng):
-    # bn0 is built but unused in both of the reference article's networks.
+    # bn0 is built but unused in both of the reference article's networks;
+    # the biases before an instance norm get zero, to rounding.
     gen = Generator(ch=8, size=32, seed=0)
     dis = Discriminator(ch=8, size=64, seed=0)
     for net, x in ((gen, rng.random((2, 9, 32, 32), dtype=numpy.float32)),
                    (dis, rng.random((2, 6, 64, 64), dtype=numpy.float32))):
+        used, cancelled = testing.parameter_roles(net, x)
+        assert {n for n, _ in net.namedparams()} - used == {
+            '/bn0/gamma', '/bn0/beta'}
         net.cleargrads()
         F.sum(net(x) ** 2).backward()
-        for name, param in net.namedparams():
-            if name.startswith('/bn0/'):
-                assert param.grad is None
-            else:
-                assert param.grad is not None and numpy.abs(param.grad).sum() > 0, name
+        testing.assert_gradients_as_the_maths_says(net, x)
+
+
+def test_the_biases_instance_norm_cancels_follow_the_structure():
+    # A convolution straight into instance norm: c1..c3, dc0..dc2 in G (not
+    # c0, which has no norm, nor dc3, the output); c1..c4 in D, c1..c3 with
+    # the patch16 head, whose c5 has no norm.
+    G = {'/c1/b', '/c2/b', '/c3/b', '/dc0/b', '/dc1/b', '/dc2/b'}
+    for options in ({}, {'inject': True, 'upsample': 'resize'}):
+        gen = Generator(ch=8, size=32, seed=0, **options)
+        assert testing.cancelled_biases(gen) == G
+        assert testing.cancelled_biases(gen, prefix='gen') == {
+            'gen' + n for n in G}
+    assert testing.cancelled_biases(Discriminator(ch=8, size=64)) == {
+        '/c1/b', '/c2/b', '/c3/b', '/c4/b'}
+    assert testing.cancelled_biases(Discriminator(
+        ch=8, size=32, head='patch16', inject=True, spectral_norm=True)) == {
+        '/c1/b', '/c2/b', '/c3/b'}
 
 
 def test_noise_only_in_train_mode_float32_and_seeded(rng):
@@ -206,11 +223,7 @@ def test_generator_options_shapes_and_gradients(rng, inject, upsample, size):
     assert out.shape == (2, 4) + size and out.dtype == numpy.float32
     assert 0 < out.array.min() and out.array.max() < 1
     F.sum(out ** 2).backward()
-    for name, param in gen.namedparams():
-        if name.startswith('/bn0/'):
-            assert param.grad is None
-        else:
-            assert numpy.abs(param.grad).sum() > 0, name
+    testing.assert_gradients_as_the_maths_says(gen, x)
     # The input's gradient reaches it through the injected copies too.
     assert numpy.abs(x.grad).sum() > 0
 
@@ -226,11 +239,7 @@ def test_discriminator_options_shapes_and_gradients(rng, head, size, logits,
     out = dis(pair)  # train mode: noise, and a power iteration
     assert out.shape == logits and out.dtype == numpy.float32
     F.sum(out ** 2).backward()
-    for name, param in dis.namedparams():
-        if name.startswith('/bn0/'):
-            assert param.grad is None
-        else:
-            assert numpy.abs(param.grad).sum() > 0, name
+    testing.assert_gradients_as_the_maths_says(dis, pair)
 
 
 def param_shapes(link):

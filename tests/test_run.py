@@ -10,10 +10,12 @@ from tests.test_training import data_root, tiny_config  # noqa: F401  (a fixture
 
 def test_another_config_in_the_same_folder_is_refused(tmp_path, data_root):
     out = tmp_path / 'run'
-    run.prepare(tiny_config(data_root), out)
+    lock = run.RunLock(out)
+    run.prepare(tiny_config(data_root), out, lock)
     with pytest.raises(ConfigError, match='differs in model.ch'):
         run.prepare(config.resolve({'model': {'ch': 16}}, 'test',
-                                            tiny_config(data_root)), out)
+                                   tiny_config(data_root)), out, lock)
+    lock.release()
 
 
 def test_remove_partial_keeps_finished_files(tmp_path):

@@ -1,9 +1,15 @@
 """cagan.testing: tolerances that follow the magnitude of what was summed."""
 
+import chainer
+import chainer.functions as F
+import chainer.links as L
 import numpy
 import pytest
+from chainer.initializers import Normal
 
 from cagan import testing
+from cagan.kernels import relu
+from cagan.links import Convolution2D, InstanceNormalization
 from tests.blas_kernels import runnable
 
 
@@ -74,20 +80,86 @@ def test_shapes_must_match():
         testing.assert_allclose(numpy.zeros(3), numpy.zeros((3, 1)))
 
 
-def test_normalised_biases_are_those_before_a_used_norm():
-    names = ['/c0/W', '/c0/b', '/c1/b', '/bn1/gamma', '/dc0/b', '/dbn0/beta',
-             '/dbn0/gamma', '/dc3/b', '/l4/b']
-    assert testing.normalised_biases(names) == {'/c1/b', '/dc0/b'}
+class Toy(chainer.Chain):
+    """Four convolutions: ``a`` into an instance norm, ``b`` into a ReLU
+    and then a norm, ``c`` into a norm through Chainer's group norm (one
+    group per channel), ``d`` into nothing; ``unused`` never called."""
+
+    in_channels, size = 2, (8, 8)
+
+    def __init__(self):
+        super().__init__()
+        w = Normal(0.5, rng=numpy.random.default_rng(0))
+        with self.init_scope():
+            self.a = Convolution2D(2, 4, 4, 2, 1, initialW=w)
+            self.na = InstanceNormalization(4)
+            self.b = Convolution2D(4, 4, 3, 1, 1, initialW=w)
+            self.nb = InstanceNormalization(4)
+            self.c = L.Convolution2D(4, 4, 3, 1, 1, initialW=w)
+            self.nc = InstanceNormalization(4)
+            self.d = L.Convolution2D(4, 1, 3, 1, 1, initialW=w)
+            self.unused = L.Linear(2, 2, initialW=w)
+
+    def forward(self, x):
+        h = self.na(self.a(x), activation=relu)
+        h = self.nb(F.relu(self.b(h)))
+        h = F.group_normalization(self.c(h), 4, self.nc.gamma, self.nc.beta)
+        return self.d(h)
+
+
+def toy_gradients(rng, toy):
+    x = rng.standard_normal((2, 2, 8, 8)).astype(numpy.float32)
+    toy.cleargrads()
+    F.sum(toy(x) ** 2).backward()
+    return x
+
+
+@pytest.mark.parametrize('setting', ['auto', 'never'])
+def test_the_cancelled_biases_are_those_of_a_convolution_into_a_norm(setting):
+    toy = Toy()
+    with chainer.using_config('cagan_cpu_kernels', setting):
+        used, cancelled = testing.parameter_roles(toy)
+    assert cancelled == {'/a/b', '/c/b'}
+    assert used == {n for n, _ in toy.namedparams()} - {'/unused/W',
+                                                          '/unused/b'}
+    assert testing.cancelled_biases(toy, prefix='toy') == {'toy/a/b',
+                                                            'toy/c/b'}
+
+
+@pytest.mark.numerics
+def test_gradients_as_the_maths_says(rng):
+    toy = Toy()
+    x = toy_gradients(rng, toy)
+    testing.assert_gradients_as_the_maths_says(toy, x)
+    # Exact zeros, as some CPUs sum them, pass too.
+    toy.a.b.grad[...] = 0
+    testing.assert_gradients_as_the_maths_says(toy, x)
+    # A cancelled bias with a gradient of its weight's size: a bug.
+    toy.c.b.grad[0] = numpy.abs(toy.c.W.grad).max() * 1e-2
+    with pytest.raises(AssertionError, match='/c/b'):
+        testing.assert_gradients_as_the_maths_says(toy, x)
+    toy.c.b.grad[0] = 0
+    # Any other parameter with a zero gradient: a bug.
+    toy.b.b.grad[...] = 0
+    with pytest.raises(AssertionError, match='/b/b'):
+        testing.assert_gradients_as_the_maths_says(toy, x)
+    toy = Toy()
+    x = toy_gradients(rng, toy)
+    toy.unused.W.grad = numpy.zeros((2, 2), numpy.float32)
+    with pytest.raises(AssertionError, match='unused'):
+        testing.assert_gradients_as_the_maths_says(toy, x)
 
 
 def test_gradients_hold_noise_biases_to_the_largest_gradient():
     theirs = {'/c1/W': numpy.array([10.0, -3.0]), '/c1/b': numpy.array([1e-6]),
               '/bn1/gamma': numpy.array([2.0])}
     ours = dict(theirs, **{'/c1/b': numpy.array([-2e-6])})
-    testing.assert_gradients_close(ours, theirs)  # noise: 3e-7 of 10
+    testing.assert_gradients_close(ours, theirs, {'/c1/b'})  # 3e-7 of 10
+    with pytest.raises(AssertionError, match='/c1/b'):
+        testing.assert_gradients_close(ours, theirs, set())
     ours['/bn1/gamma'] = numpy.array([2.01])
     with pytest.raises(AssertionError, match='/bn1/gamma'):
-        testing.assert_gradients_close(ours, theirs)
+        testing.assert_gradients_close(ours, theirs, {'/c1/b'})
 
 
 def test_kernels_follow_the_cpu_flags():
