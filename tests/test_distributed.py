@@ -193,18 +193,24 @@ def test_two_ranks_at_batch_b_step_like_one_at_batch_2b(tmp_path, data_root):
     networks = {n: single.get_optimizer(n).target for n in ('gen', 'dis')}
     cancelled = set().union(*(testing.cancelled_biases(link, prefix=n)
                               for n, link in networks.items()))
+    # After two steps a channel can be nearly constant, and instance norm's
+    # backward then divides by its small deviation: the rounding noise of
+    # its bias is held to the network's largest gradient, as
+    # testing.assert_gradients_close holds it.
+    largest = {n: max(numpy.abs(v).max() for k, v in expected.items()
+                      if k.startswith('grad:' + n + '/'))
+               for n in networks}
     for key, value in expected.items():
         name = key.split(':')[-1]
         if name in cancelled:
             # Zero in exact arithmetic: only rounding noise, which Adam
             # (a step of +-alpha whatever the gradient's size) amplifies.
             if key.startswith('grad'):
-                weight = expected[key.replace(name, name[:-1] + 'W')]
                 for got in (value, ranks[0][key]):
                     testing.assert_allclose(
                         got, numpy.zeros_like(got),
                         testing.NETWORK_GRADIENT_RTOL, err_msg=key,
-                        scale=numpy.abs(weight).max())
+                        scale=largest[name.split('/')[0]])
             continue
         # The averaged gradients are the whole batch's (the mean of the
         # halves' means), to float32 rounding; so are the weights, up to
