@@ -10,7 +10,7 @@
   y_i)|`` and the self error ``|x_i - G(x_i, y_i, y_i)|``.
 
 :func:`evaluate` gathers all of it for ``scripts/evaluate.py`` and the
-ablation (:mod:`cagan.ablation`); :class:`cagan.extensions.Evaluation` runs
+ablation (:mod:`cagan.experiments.ablation`); :class:`cagan.extensions.Evaluation` runs
 :func:`score_truth` and :func:`score_pairs` each epoch inside training and
 keeps the best epoch's generator. The held-out data and the ground truth
 come from :mod:`cagan.data.held_out`.

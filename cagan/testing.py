@@ -23,6 +23,8 @@ of its terms (a dropped bias, a wrong phase, a transposed weight).
 import chainer
 import numpy
 
+from cagan.graph import function_nodes
+
 #: Default ``rtol`` by the dtype compared. float32: about 170 units in the
 #: last place (2**-24) of the scale; float64 the same number of its own
 #: units; float16 a few of its units of 2**-11.
@@ -132,19 +134,6 @@ def _is_instance_norm(node):
             node.groups == node.inputs[0].shape[1])
 
 
-def _graph(output):
-    """Every function node in ``output``'s graph (a Variable)."""
-    seen, nodes, stack = set(), [], [output.creator_node]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        nodes.append(node)
-        stack.extend(x.creator_node for x in node.inputs)
-    return nodes
-
-
 def _example_input(link):
     """A zero batch of one the size a CAGAN network takes (``in_channels``,
     ``size``), in its weights' dtype: the graph's shape does not depend on
@@ -187,7 +176,7 @@ def parameter_roles(link, x=None):
     names = {id(p.node): name for name, p in link.namedparams()}
     used, cancelled = set(), set()
     convolutions = _convolution_nodes()
-    for node in _graph(y):
+    for node in function_nodes(y):
         used.update(names[id(v)] for v in node.inputs if id(v) in names)
         if not _is_instance_norm(node):
             continue

@@ -123,6 +123,68 @@ def check_processes(processes, config, device, comm=None,
     return count
 
 
+def make_step(config, gen, dis, iterator, device, precision='float32',
+              comm=None, processes=1, per_epoch=1.0):
+    """The training step a resolved config describes, on ``device``: the
+    one place it is wired, for training, the benchmark and the device check.
+
+    Adam for each network (the config's rates, D's own with
+    ``optimizer.dis_lr``, its betas, ``precision``'s master weights and
+    loss scaling), averaged over ``comm``'s ranks when given; with
+    ``optimizer.ema`` a float32 moving average of G; and the updater of
+    ``train.mode``: CAGAN's with the loss weights and the schedules (id
+    warm-up, noise annealing), or the supervised reference's.
+
+    Args:
+        config (dict): a resolved config.
+        gen (cagan.Generator), dis (cagan.Discriminator or None): the
+            networks (built in ``precision``: :func:`cagan.precision.building`);
+            moved to ``device`` here. ``dis`` is None in supervised mode.
+        iterator: the batches, ``(x_i, y_i, y_j)`` triplets (supervised:
+            with ``x_ij``).
+        device (chainer.backend.Device): where the step runs.
+        precision (str): one of :data:`cagan.precision.PRECISIONS`.
+        comm: a ChainerMN communicator, or None.
+        processes (int): see :class:`~cagan.updater.CAGANUpdater`.
+        per_epoch (float): iterations per epoch, to turn the schedules' epochs
+            into iterations.
+
+    Returns:
+        CAGANUpdater or SupervisedUpdater: its optimizers are
+        ``get_optimizer('gen')`` and, for CAGAN, ``get_optimizer('dis')``.
+    """
+    opt = config['optimizer']
+    device.use()
+    networks = [('gen', gen, opt['lr'])]
+    if dis is not None:
+        # Two time-scale rates (Heusel et al. 2017) when dis_lr is set.
+        networks.append(('dis', dis, opt['lr'] if opt['dis_lr'] is None
+                         else opt['dis_lr']))
+    for _, link, _ in networks:
+        link.to_device(device)
+    optimizers = {name: make_adam(link, lr, opt['beta1'], opt['beta2'],
+                                  precision)
+                  for name, link, lr in networks}
+    if comm is not None:
+        # Gradients averaged over the ranks before every update.
+        optimizers = {name: distributed.multi_node_optimizer(o, comm)
+                      for name, o in optimizers.items()}
+    # float32 whatever the precision: the average's small steps would
+    # vanish in float16. The updater copies G's weights into it.
+    gen_ema = (None if opt['ema'] is None else
+               run.make_generator(config, seed=0))
+    if config['train']['mode'] == 'supervised':
+        return SupervisedUpdater(iterator, optimizers, device=device,
+                                 gen_ema=gen_ema, ema=opt['ema'])
+    loss, until = config['loss'], config['model']['noise_until']
+    return CAGANUpdater(
+        iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
+        gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
+        id_warmup=loss['id_warmup'] * per_epoch,
+        noise_until=None if until is None else until * per_epoch,
+        gen_ema=gen_ema, ema=opt['ema'], processes=processes)
+
+
 def make_trainer(config, out, device='@numpy', progress=False, comm=None,
                  precision='float32', processes=1):
     """A Trainer for a resolved config, resuming from ``out`` if it can.
@@ -207,10 +269,6 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
         dis = (None if supervised else
                run.make_discriminator(config, seeds['dis']))
     opt = config['optimizer']
-    # float32 whatever the precision: the average's small steps would
-    # vanish in float16. The updater copies G's weights into it.
-    gen_ema = (None if opt['ema'] is None else
-               run.make_generator(config, seeds['gen']))
     if comm is not None and dis is not None:
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
@@ -220,37 +278,15 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
     else:
         lock = distributed.prepare(comm, config, out)
 
-    device.use()
-    networks = [('gen', gen, opt['lr'])]
-    if dis is not None:
-        # Two time-scale rates (Heusel et al. 2017) when dis_lr is set.
-        networks.append(('dis', dis, opt['lr'] if opt['dis_lr'] is None
-                         else opt['dis_lr']))
-    for _, link, _ in networks:
-        link.to_device(device)
-    optimizers = {name: make_adam(link, lr, opt['beta1'], opt['beta2'],
-                                  precision)
-                  for name, link, lr in networks}
-    if comm is not None:
-        # Gradients averaged over the ranks before every update.
-        optimizers = {name: distributed.multi_node_optimizer(o, comm)
-                      for name, o in optimizers.items()}
     iterator = dataset.make_iterator(examples, train['batch'],
                                      seed=seeds['order'],
                                      n_processes=data['loaders'])
     # Schedules in epochs become iterations of this rank's data.
     per_epoch = len(examples) / train['batch']
-    if supervised:
-        updater = SupervisedUpdater(iterator, optimizers, device=device,
-                                    gen_ema=gen_ema, ema=opt['ema'])
-    else:
-        loss, until = config['loss'], config['model']['noise_until']
-        updater = CAGANUpdater(
-            iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
-            gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
-            id_warmup=loss['id_warmup'] * per_epoch,
-            noise_until=None if until is None else until * per_epoch,
-            gen_ema=gen_ema, ema=opt['ema'], processes=processes)
+    updater = make_step(config, gen, dis, iterator, device, precision, comm,
+                        processes, per_epoch)
+    optimizers = updater.get_all_optimizers()
+    gen_ema = updater.gen_ema
     # What previews, scores and the saved generators show.
     shown = gen if gen_ema is None else gen_ema
     epochs = train['epochs']

@@ -17,7 +17,8 @@ file's name without "ablation-".
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-from cagan import ablation, cli
+from cagan import cli
+from cagan.experiments import ablation
 
 
 def default_out(path):

@@ -1,20 +1,22 @@
 """Check and time CAGAN training steps on a device against the CPU.
 
     python scripts/device_check.py --device @cupy:0          # the GPU check
-    python scripts/device_check.py --device @numpy --config 64x64,32,4 --steps 3
+    python scripts/device_check.py --device @numpy --config configs/demo.yaml --steps 3
 
     python scripts/device_check.py --device @cupy:0 --precision mixed16 \
-        --config 128x96,64,16 --compare-steps 10
+        --size 128x96 --ch 64 --compare-steps 10
 
-For each configuration (HxW, ch, batch): builds seeded networks with the
-discriminator's noise off, runs the first ``--compare-steps`` training steps
-(default 1) on the CPU in float32 and on ``--device`` in ``--precision``
-from the same weights and batch, prints the nine reported values of both
-and their largest relative difference over those steps (in float32 they
-must agree: the device computes what the CPU does; in tf32 or mixed16 the
-difference is the precision's effect on the losses), then times ``--steps``
-more steps on the device (median; the first step compiles kernels). One
-JSON line per configuration follows the table, for scripts.
+For each config (a YAML experiment, at each ``--size``, with ``--ch`` and
+``--batch`` when given): builds its seeded networks with the
+discriminator's noise off and its training step (the one training wires,
+:func:`cagan.training.make_step`), runs the first ``--compare-steps``
+steps (default 1) on the CPU in float32 and on ``--device`` in
+``--precision`` from the same weights and batch, prints the nine reported
+values of both and their largest relative difference over those steps (in
+float32 they must agree: the device computes what the CPU does; in tf32 or
+mixed16 the difference is the precision's effect on the losses), then
+times ``--steps`` more steps on the device (median; the first step
+compiles kernels). One JSON line per check follows the table, for scripts.
 """
 
 import json
@@ -27,36 +29,31 @@ import chainer
 import numpy
 from chainer import iterators
 
-from cagan import cli, testing
-from cagan.optimizers import make_adam
-from cagan.updater import CAGANUpdater
+from cagan import cli, config as config_module, run, testing, training
 
-REFERENCE = (256, 256, 512, 16)   # the reference article's setup
-PAPER = (128, 96, 512, 16)   # the paper's reimplementations' image size
-
-
-def parse_config(text):
-    size, ch, batch = text.split(',')
-    height, width = size.lower().split('x')
-    return int(height), int(width), int(ch), int(batch)
+#: The reference article's setup, checked at its 256x256 and at the
+#: paper's 128x96 when no --config or --size is given.
+REFERENCE = 'configs/swimwear.yaml'
+PAPER_SIZE = (128, 96)
 
 
-def networks(height, width, ch):
-    gen = cagan.Generator(ch=ch, size=(height, width), seed=0)
-    dis = cagan.Discriminator(ch=ch, size=(height, width), noise_sigma=0,
-                              seed=1)
-    return gen, dis
-
-
-def make_updater(gen, dis, batch, device, precision='float32'):
+def make_updater(config, device, precision='float32'):
+    """The config's training step on ``device``: seeded networks (D's noise
+    off, so that CPU and device draw nothing different) and one fixed
+    batch of random triplets."""
+    config = config_module.resolve({'model': {'noise_sigma': 0.0}},
+                                   'the device check', base=config)
+    with cagan.precision.building(precision):
+        gen = run.make_generator(config, seed=0)
+        dis = run.make_discriminator(config, seed=1)
     rng = numpy.random.default_rng(2)
+    batch = config['train']['batch']
     shape = (3,) + gen.size
     data = [tuple(rng.random(shape, dtype=numpy.float32) for _ in range(3))
             for _ in range(batch)]
     iterator = iterators.SerialIterator(data, batch, shuffle=False)
-    optimizers = {name: make_adam(link, precision=precision)
-                  for name, link in (('gen', gen), ('dis', dis))}
-    return CAGANUpdater(iterator, optimizers, device=device)
+    return training.make_step(config, gen, dis, iterator,
+                              chainer.get_device(device), precision)
 
 
 def step(updater):
@@ -68,23 +65,23 @@ def step(updater):
     with reporter.scope(observation):
         updater.update()  # ends with a host read of each loss: synchronised
     seconds = time.perf_counter() - start
-    return seconds, {k: float(v.array) for k, v in sorted(observation.items())}
+    return seconds, {k: float(getattr(v, 'array', v))
+                     for k, v in sorted(observation.items())}
 
 
 def check(config, device, steps, compare, rtol, precision='float32',
           compare_steps=1):
-    height, width, ch, batch = config
-    with cagan.precision.building(precision):
-        gen, dis = networks(height, width, ch)
-    result = {'size': '{}x{}'.format(height, width), 'ch': ch, 'batch': batch,
+    batch = config['train']['batch']
+    result = {'size': '{}x{}'.format(*config['data']['size']),
+              'ch': config['model']['ch'], 'batch': batch,
               'device': str(device), 'precision': precision}
     compared = compare_steps if compare else 1
     if compare:
         # The reference: the same seeds, float32, on the CPU.
-        cpu = make_updater(*networks(height, width, ch), batch, '@numpy')
+        cpu = make_updater(config, '@numpy')
         cpu_steps = [step(cpu) for _ in range(compared)]
         result['cpu_first_step_s'] = round(cpu_steps[0][0], 3)
-    updater = make_updater(gen, dis, batch, device, precision)
+    updater = make_updater(config, device, precision)
     ran = [step(updater) for _ in range(compared)]
     result['first_step_s'] = round(ran[0][0], 3)
     values = ran[0][1]
@@ -120,9 +117,16 @@ def main(argv=None):
                                 description=__doc__.splitlines()[0])
     parser.add_argument('--device', default='@cupy:0',
                         help="chainer device: '@cupy:0' (0) or '@numpy' (-1)")
-    parser.add_argument('--config', action='append', type=parse_config,
-                        help='HxW,ch,batch; repeatable (default: the reference article\'s '
-                             '256x256,512,16 and the paper\'s 128x96,512,16)')
+    parser.add_argument('--config', action='append',
+                        help='YAML experiment; repeatable (default: {}, at '
+                        'its 256x256 and at the paper\'s 128x96)'.format(
+                            REFERENCE))
+    parser.add_argument('--size', action='append', type=cli.size_arg,
+                        help='HxW, instead of the config\'s; repeatable')
+    parser.add_argument('--ch', type=cli.at_least(8), default=None,
+                        help='network width, instead of the config\'s')
+    parser.add_argument('--batch', type=cli.at_least(1), default=None,
+                        help='batch, instead of the config\'s')
     parser.add_argument('--steps', type=cli.at_least(0), default=5,
                         help='timed steps after the first')
     parser.add_argument('--no-compare', action='store_true',
@@ -140,8 +144,17 @@ def main(argv=None):
     cagan.precision.configure(args.precision, device)
     device.use()
     compare = not args.no_compare
+    sizes = args.size or ([None, PAPER_SIZE] if not args.config else [None])
+    configs = []
+    for path in args.config or [REFERENCE]:
+        for size in sizes:
+            overrides = {'data': {} if size is None else {'size': list(size)},
+                         'model': {} if args.ch is None else {'ch': args.ch},
+                         'train': ({} if args.batch is None
+                                   else {'batch': args.batch})}
+            configs.append(config_module.load(path, overrides))
     results = []
-    for config in args.config or [REFERENCE, PAPER]:
+    for config in configs:
         result = check(config, device, args.steps, compare, args.rtol,
                        args.precision, args.compare_steps)
         results.append(result)

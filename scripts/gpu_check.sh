@@ -29,11 +29,11 @@ timeout 150 python3 scripts/device_check.py --device @cupy:0 "$@" 2>&1 | tee "$o
 for precision in float32 tf32 mixed16; do
     echo "== precision $precision: the losses over 10 steps against the CPU's"
     timeout 45 python3 scripts/device_check.py --device @cupy:0 \
-        --precision $precision --config 128x96,64,16 --compare-steps 10 \
+        --precision $precision --size 128x96 --ch 64 --compare-steps 10 \
         --steps 0 2>&1 | tee "$out/effect_$precision.log" | head -11
     if [ $precision != float32 ]; then
         timeout 35 python3 scripts/device_check.py --device @cupy:0 \
-            --precision $precision --no-compare --config 256x256,512,16 \
+            --precision $precision --no-compare --size 256x256 \
             --steps 5 2>&1 | tee "$out/speed_$precision.log" | head -1
     fi
 done

@@ -1,4 +1,4 @@
-"""cagan.ablation and scripts/ablation.py: variants x seeds, trained,
+"""cagan.experiments.ablation and scripts/ablation.py: variants x seeds, trained,
 scored, tabled, and not trained again."""
 
 import json
@@ -8,7 +8,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from cagan import ablation, cli, config, run, training
+from cagan import cli, config, run, training
+from cagan.experiments import ablation
 from cagan.data import synthetic
 from tests.test_swap import ROOT
 

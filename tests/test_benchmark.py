@@ -1,29 +1,17 @@
+import json
 import sys
 from pathlib import Path
 
 import chainer
 import pytest
 
-from cagan import benchmark, config
+from cagan import config
+from cagan.experiments import benchmark
 from cagan.data import synthetic
 from cagan.errors import CaganError, ConfigError
 from cagan.kernels import threads
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_step_flops_follow_the_layer_shapes():
-    reference = benchmark.step_gflop(16, 512, (256, 256))
-    # The reference article's step: about 1.3-1.4 TFLOP (1279 without the
-    # input gradients of every layer).
-    assert 1250 < reference < 1450
-    assert benchmark.step_gflop(32, 512, (256, 256)) == pytest.approx(
-        2 * reference)
-    small = benchmark.step_gflop(16, 512, (128, 96))
-    assert small == pytest.approx(reference * (128 * 96) / (256 * 256), rel=0.02)
-    # One generator convolution by hand: 16 x (128 x 128) x 9 x 64 x 16 MACs.
-    assert benchmark._gen_layers(16, 512, (256, 256))[0][0] == \
-        16 * 128 * 128 * 9 * 64 * 16
 
 
 def test_a_tiny_step_is_timed_and_layers_can_be_swapped():
@@ -67,41 +55,34 @@ def test_a_batch_that_does_not_split_over_the_ranks_is_refused():
                                 comm=SimpleNamespace(size=2, rank=0))
 
 
-def test_the_peer_is_given_the_configs_step():
+def test_the_peer_is_given_the_resolved_config(tmp_path):
     demo = config.load(ROOT / 'configs' / 'demo.yaml')
-    args = benchmark.peer_args(demo)
-    assert args[-1] == '--inject'
-    args = args[:-1]
-    pairs = dict(zip(args[::2], args[1::2]))
-    assert pairs['--size'] == '64x64' and pairs['--ch'] == '64'
-    assert pairs['--head'] == 'patch16' and pairs['--upsample'] == 'resize'
-    assert float(pairs['--dis-lr']) == demo['optimizer']['dis_lr']
-    assert float(pairs['--ema']) == demo['optimizer']['ema']
-    reference = config.load(ROOT / 'configs' / 'swimwear.yaml')
-    args = benchmark.peer_args(reference)
-    assert '--inject' not in args and '--ema' not in args
-    assert dict(zip(args[::2], args[1::2]))['--noise'] == '0.2'
+    speaking = tmp_path / 'speaking.py'
+    speaking.write_text(
+        'import json, sys\n'
+        'config = json.load(open(sys.argv[sys.argv.index("--config") + 1]))\n'
+        'print(json.dumps({"seconds": 1, "config": config, '
+        '"argv": sys.argv[1:]}))\n')
+    said = benchmark.peer_step(sys.executable, demo, 3, script=speaking)
+    assert said['argv'][-2:] == ['--steps', '3']
+    # JSON has lists where the resolved config has tuples.
+    assert said['config'] == json.loads(json.dumps(demo))
     spectral = config.resolve({'model': {'spectral_norm': True}}, 'test')
     with pytest.raises(ConfigError, match='does not build '
                        'model.spectral_norm'):
-        benchmark.peer_args(spectral)
+        benchmark.peer_step(sys.executable, spectral, 1, script=speaking)
+    assert benchmark.PEER.is_file()
 
 
 def test_a_peer_that_cannot_run_is_one_clear_error(tmp_path):
     resolved = config.resolve({}, 'test')
     with pytest.raises(CaganError, match='cannot run the peer'):
-        benchmark.peer_step(tmp_path / 'no-python', tmp_path / 'peer.py',
-                            resolved, 1)
+        benchmark.peer_step(tmp_path / 'no-python', resolved, 1)
     failing = tmp_path / 'peer.py'
     failing.write_text("raise SystemExit('ModuleNotFoundError: torch')\n")
     with pytest.raises(CaganError, match='failed: ModuleNotFoundError: '
                        'torch'):
-        benchmark.peer_step(sys.executable, failing, resolved, 1)
-    speaking = tmp_path / 'speaking.py'
-    speaking.write_text('import json, sys\nprint(json.dumps({"seconds": 1, '
-                        '"argv": sys.argv[1:]}))\n')
-    said = benchmark.peer_step(sys.executable, speaking, resolved, 3)
-    assert said['argv'][-2:] == ['--steps', '3']
+        benchmark.peer_step(sys.executable, resolved, 1, script=failing)
 
 
 def test_the_phases_of_a_short_run_add_up(tmp_path):

@@ -1,13 +1,13 @@
 """The same CAGAN training step in PyTorch (CPU): a yardstick for cagan's speed.
 
     python -m venv /tmp/torch && /tmp/torch/bin/pip install torch numpy
-    /tmp/torch/bin/python scripts/peer_torch.py --size 64x64 --ch 64 \
-        --inject --upsample resize --head patch16 --steps 20
+    python scripts/benchmark.py --config configs/demo.yaml --peer /tmp/torch/bin/python
 
 Run it in an environment of its own: PyTorch is not a dependency of cagan,
 and nothing in cagan imports this file. ``scripts/benchmark.py --peer
-PYTHON`` runs it with that interpreter, alternating with cagan's step in
-one run.
+PYTHON`` runs it with that interpreter (``--config`` the resolved config
+as JSON), alternating with cagan's step in one run: the peer builds the
+config's networks and step (:func:`build`), as cagan does.
 
 The networks are cagan's (cagan/links/generator.py, discriminator.py) layer
 for layer: 4x4 stride-2 convolutions, instance norm (affine, eps 2e-5) on
@@ -19,8 +19,9 @@ head (a 3x3 convolution on the stride-16 map), ``patch`` (the stride-32
 map) or ``linear`` (the reference article's: one logit from the stride-32
 map); with ``--noise`` D's Gaussian noise on its input and on each layer's
 output before the activation. The step is cagan's (cagan/updater.py): G on (x_i, y_i, y_j), G on
-(x_ij, y_j, y_i), the adversarial, cycle and id losses (1 : 1 : 0.1), G's
-Adam update, the moving average of G's weights (with ``--ema``), then D
+(x_ij, y_j, y_i), the adversarial, cycle and id losses (the config's
+weights), G's
+Adam update, the moving average of G's weights (with ``optimizer.ema``), then D
 on the three pairs in one batch, D's Adam update (beta1 0.5). Random
 triplets; float32; PyTorch's default threads (the usable cores).
 
@@ -132,52 +133,67 @@ def bce(logits, real):
     return F.binary_cross_entropy_with_logits(logits, target)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--size', default='64x64')
-    parser.add_argument('--ch', type=int, default=64)
-    parser.add_argument('--batch', type=int, default=16)
-    parser.add_argument('--inject', action='store_true')
-    parser.add_argument('--upsample', default='deconv',
-                        choices=('deconv', 'resize'))
-    parser.add_argument('--head', default='patch16',
-                        choices=('linear', 'patch', 'patch16'))
-    parser.add_argument('--noise', type=float, default=0.0,
-                        help="D's noise (cagan's model.noise_sigma)")
-    parser.add_argument('--beta1', type=float, default=0.5)
-    parser.add_argument('--beta2', type=float, default=0.999)
-    parser.add_argument('--lr', type=float, default=2e-4)
-    parser.add_argument('--dis-lr', type=float, default=None)
-    parser.add_argument('--ema', type=float, default=None)
-    parser.add_argument('--steps', type=int, default=20)
-    args = parser.parse_args()
-    h, w = (int(v) for v in args.size.split('x'))
+def build(config):
+    """G, D, Adam for each and the step's sizes, from a resolved cagan
+    config (a dict, as ``cagan.config`` resolves it): the one place the
+    peer reads it.
+
+    Refuses (ValueError) what it does not build: spectral normalisation and
+    inputs injected into D.
+    """
+    data, model, opt = config['data'], config['model'], config['optimizer']
+    lacking = [name for name, used in (
+        ('model.spectral_norm', model['spectral_norm']),
+        ("model.inject 'both'", model['inject'] == 'both')) if used]
+    if lacking:
+        raise ValueError('the PyTorch peer does not build {}: compare a '
+                         'config without it'.format(', '.join(lacking)))
+    h, w = data['size']
     torch.manual_seed(0)
-    gen = Generator(args.ch, args.inject, args.upsample)
-    dis = Discriminator(args.ch, args.head, (h, w), args.noise)
+    gen = Generator(model['ch'], model['inject'] == 'gen', model['upsample'])
+    dis = Discriminator(model['ch'], model['head'], (h, w),
+                        model['noise_sigma'])
     for module in (gen, dis):
         for p in module.parameters():
             if p.dim() == 4:
-                nn.init.normal_(p, 0, 0.02)
-    gen_ema = [p.detach().clone() for p in gen.parameters()]
-    betas = (args.beta1, args.beta2)
-    gen_opt = torch.optim.Adam(gen.parameters(), args.lr, betas=betas)
-    dis_opt = torch.optim.Adam(dis.parameters(), args.dis_lr or args.lr,
+                nn.init.normal_(p, 0, model['wscale'])
+    betas = (opt['beta1'], opt['beta2'])
+    gen_opt = torch.optim.Adam(gen.parameters(), opt['lr'], betas=betas)
+    dis_opt = torch.optim.Adam(dis.parameters(), opt['dis_lr'] or opt['lr'],
                                betas=betas)
-    x_i, y_i, y_j = (torch.rand(args.batch, 3, h, w) for _ in range(3))
+    return gen, dis, gen_opt, dis_opt, (config['train']['batch'], h, w)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', required=True,
+                        help='a resolved cagan config as JSON (benchmark.py '
+                        '--peer writes it)')
+    parser.add_argument('--steps', type=int, default=20)
+    args = parser.parse_args()
+    with open(args.config, encoding='utf-8') as f:
+        config = json.load(f)
+    try:
+        gen, dis, gen_opt, dis_opt, (batch, h, w) = build(config)
+    except ValueError as error:
+        raise SystemExit('error: {}'.format(error)) from None
+    loss_w = config['loss']
+    ema = config['optimizer']['ema']
+    gen_ema = [p.detach().clone() for p in gen.parameters()]
+    x_i, y_i, y_j = (torch.rand(batch, 3, h, w) for _ in range(3))
 
     def step():
         x_ij, alpha = gen.swap(x_i, y_i, y_j)
         x_iji, _ = gen.swap(x_ij, y_j, y_i)
-        loss = (bce(dis(torch.cat((x_ij, y_j), 1)), True)
-                + (x_iji - x_i).abs().mean() + 0.1 * alpha.abs().mean())
+        loss = (loss_w['gamma_adv'] * bce(dis(torch.cat((x_ij, y_j), 1)), True)
+                + loss_w['gamma_cyc'] * (x_iji - x_i).abs().mean()
+                + loss_w['gamma_id'] * alpha.abs().mean())
         gen_opt.zero_grad(set_to_none=True)
         loss.backward()
         gen_opt.step()
-        if args.ema is not None:
+        if ema is not None:
             with torch.no_grad():
-                torch._foreach_lerp_(gen_ema, list(gen.parameters()),
-                                     1 - args.ema)
+                torch._foreach_lerp_(gen_ema, list(gen.parameters()), 1 - ema)
         x_ij = x_ij.detach()
         pairs = torch.cat((torch.cat((x_i, y_i), 1), torch.cat((x_ij, y_j), 1),
                            torch.cat((x_i, y_j), 1)))

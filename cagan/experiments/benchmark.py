@@ -25,12 +25,11 @@ from chainer.training import extensions
 
 import cagan.precision
 from cagan import config as config_module
-from cagan import distributed, inference, run
+from cagan import inference, run, training
 from cagan.data import dataset
+from cagan.experiments import flops
 from cagan.errors import CaganError, ConfigError, DataError
 from cagan.kernels import threads
-from cagan.optimizers import make_adam
-from cagan.updater import CAGANUpdater
 
 
 def _sync(device):
@@ -71,59 +70,6 @@ def gemm_ceiling(device, n=None, repeats=7, comm=None, dtype=numpy.float32):
         _sync(device)
         times.append(time.perf_counter() - start)
     return 2 * n ** 3 / statistics.median(times) / 1e9
-
-
-def _conv_macs(batch, cin, cout, out_hw):
-    """Multiply-adds of a 4x4 convolution with an ``out_hw`` output."""
-    return batch * out_hw[0] * out_hw[1] * cin * cout * 16
-
-
-def _gen_layers(batch, ch, size):
-    """``[(macs, first_layer)]`` of one generator forward pass."""
-    h, w = size
-    chans = [9, ch // 8, ch // 4, ch // 2, ch]
-    layers = [(_conv_macs(batch, chans[k], chans[k + 1],
-                          (h >> (k + 1), w >> (k + 1))), k == 0)
-              for k in range(4)]
-    # A 4x4 stride-2 deconvolution costs what the convolution it transposes
-    # does: input size x Cin x Cout x 16.
-    dchans = [ch, ch // 2, ch // 4, ch // 8, 4]
-    layers += [(_conv_macs(batch, dchans[k], dchans[k + 1],
-                           (h >> (4 - k), w >> (4 - k))), False)
-               for k in range(4)]
-    return layers
-
-
-def _dis_layers(batch, ch, size, head):
-    h, w = size
-    chans = [6, ch // 8, ch // 4, ch // 2, ch, ch]
-    layers = [(_conv_macs(batch, chans[k], chans[k + 1],
-                          (h >> (k + 1), w >> (k + 1))), k == 0)
-              for k in range(5)]
-    bottom = (h >> 5) * (w >> 5)
-    layers.append((batch * bottom * ch * (9 if head == 'patch' else 1),
-                   False))
-    return layers
-
-
-def step_gflop(batch, ch, size, head='linear'):
-    """GFLOP of one CAGAN training step, counted from the layer shapes.
-
-    2 flops per multiply-add; a backward pass costs its forward once for the
-    input gradients (not for a first layer whose input needs none) and once
-    for the weight gradients. A step is G(x_i, y_i, y_j) and G(x_ij, y_j,
-    y_i) forward and backward, D(x_ij, y_j) forward and back to its input
-    only (G's update needs no D weight gradient), then D on 3 pairs forward
-    and backward.
-    """
-    def passes(layers, input_grad, weight_grad=True):
-        return sum(m * (1 + (input_grad or not first) + weight_grad)
-                   for m, first in layers)
-    total = (passes(_gen_layers(batch, ch, size), False)
-             + passes(_gen_layers(batch, ch, size), True)
-             + passes(_dis_layers(batch, ch, size, head), True, False)
-             + passes(_dis_layers(3 * batch, ch, size, head), False))
-    return 2 * total / 1e9
 
 
 def _peak_rss_mib():
@@ -187,40 +133,27 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
         cagan.errors.ConfigError: ``train.batch`` does not split evenly
             over the ranks.
     """
-    data, model = config['data'], config['model']
+    data = config['data']
     size, batch = data['size'], config['train']['batch']
     per_rank = batch_per_rank(config, comm)
     with cagan.precision.building(precision):
         gen = run.make_generator(config, seed=0)
         dis = run.make_discriminator(config, seed=1)
-    gen.to_device(device)
-    dis.to_device(device)
     rng = numpy.random.default_rng(0 if comm is None else comm.rank)
     triplets = [tuple(rng.random((3,) + tuple(size), dtype=numpy.float32)
                       for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
-    # The config's step: its rates (D's own with dis_lr), Adam's betas and
-    # the moving average of G (float32, as training keeps it).
-    opt = config['optimizer']
-    rates = {'gen': opt['lr'],
-             'dis': opt['lr'] if opt['dis_lr'] is None else opt['dis_lr']}
-    optimizers = {name: make_adam(link, rates[name], opt['beta1'],
-                                  opt['beta2'], precision=precision)
-                  for name, link in (('gen', gen), ('dis', dis))}
+    # The config's step, as training wires it (its schedules at a run's
+    # start: the timed steps are a run's first).
+    updater = training.make_step(config, gen, dis, iterator, device,
+                                 precision, comm, processes,
+                                 per_epoch=_per_epoch(config))
     dtype = gen.c0.W.dtype
-    if comm is not None:
-        optimizers = {k: distributed.multi_node_optimizer(o, comm)
-                      for k, o in optimizers.items()}
-    gen_ema = (None if opt['ema'] is None
-               else run.make_generator(config, seed=0))
-    updater = CAGANUpdater(iterator, optimizers, device=device,
-                           gen_ema=gen_ema, ema=opt['ema'],
-                           processes=processes)
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
-    gflop = step_gflop(batch, model['ch'], size, model['head'])
+    gflop = flops.step_gflop(config)
     times, ceilings = [], []
     try:
         for k in range(warmup + steps):
@@ -251,6 +184,15 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
             'ceiling_gflops': statistics.median(ceilings),
             'ratio': statistics.median(gflop / t / c
                                        for t, c in zip(times, ceilings))}
+
+
+def _per_epoch(config):
+    """Iterations per epoch of the config's data (1 when it is missing)."""
+    try:
+        pairs = len(dataset.read_pairs_of(config['data']['root']))
+    except DataError:
+        return 1.0
+    return pairs / config['train']['batch']
 
 
 def swap_latency(config, device, photo_size=(1024, 768), repeats=5):
@@ -315,56 +257,53 @@ def peak_memory_mib(device):
     return result
 
 
-def peer_args(config):
-    """``scripts/peer_torch.py``'s arguments for the training step of a
-    resolved config (what :func:`training_step` times).
+#: The PyTorch peer, run by another interpreter (never imported).
+PEER = Path(__file__).resolve().with_name('peer_torch.py')
+
+
+def check_peer(config):
+    """Refuse, in one line, a config whose step the PyTorch peer does not
+    build (it says the same, but only once its interpreter has started).
 
     Raises:
-        cagan.errors.ConfigError: the config uses an option the peer does
-            not build (spectral normalisation, inputs injected into D).
+        cagan.errors.ConfigError: spectral normalisation, or inputs
+            injected into D.
     """
-    model, opt = config['model'], config['optimizer']
+    model = config['model']
     lacking = [name for name, used in (
         ('model.spectral_norm', model['spectral_norm']),
         ("model.inject 'both'", model['inject'] == 'both')) if used]
     if lacking:
         raise ConfigError('the PyTorch peer does not build {}: compare a '
                           'config without it'.format(', '.join(lacking)))
-    args = ['--size', '{}x{}'.format(*config['data']['size']),
-            '--ch', model['ch'], '--batch', config['train']['batch'],
-            '--head', model['head'], '--upsample', model['upsample'],
-            '--noise', model['noise_sigma'], '--lr', opt['lr'],
-            '--beta1', opt['beta1'], '--beta2', opt['beta2']]
-    if opt['dis_lr'] is not None:
-        args += ['--dis-lr', opt['dis_lr']]
-    if opt['ema'] is not None:
-        args += ['--ema', opt['ema']]
-    if model['inject'] == 'gen':
-        args.append('--inject')
-    return [str(a) for a in args]
 
 
-def peer_step(python, script, config, steps):
-    """Time the config's step in PyTorch: ``script`` (scripts/peer_torch.py)
-    run by the interpreter ``python`` (an environment with torch), in its
-    own process.
+def peer_step(python, config, steps, script=PEER):
+    """Time the config's step in PyTorch: ``script`` (``peer_torch.py``
+    beside this module) run by the interpreter ``python`` (an environment
+    with torch), in its own process, given the resolved config as JSON.
 
     Returns:
         dict: ``seconds`` (median), ``times`` (every step's), ``peer``
         (``'torch <version>'``) and ``threads`` (PyTorch's).
 
     Raises:
+        cagan.errors.ConfigError: see :func:`check_peer`.
         cagan.errors.CaganError: the interpreter or torch is missing, or
             the peer failed (its last line of error).
     """
-    command = [str(python), str(script)] + peer_args(config) + [
-        '--steps', str(steps)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True)
-    except OSError as error:
-        raise CaganError('cannot run the peer {}: {}: give --peer an '
-                         'interpreter with torch installed'.format(
-                             python, error.strerror)) from None
+    check_peer(config)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / 'config.json'
+        path.write_text(json.dumps(config), encoding='utf-8')
+        command = [str(python), str(script), '--config', str(path),
+                   '--steps', str(steps)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True)
+        except OSError as error:
+            raise CaganError('cannot run the peer {}: {}: give --peer an '
+                             'interpreter with torch installed'.format(
+                                 python, error.strerror)) from None
     if done.returncode:
         last = (done.stderr.strip().splitlines() or ['no message'])[-1]
         raise CaganError('the peer {} failed: {}'.format(python, last))
@@ -413,7 +352,6 @@ def training_phases(config, epochs=1, device='@numpy', processes=1):
         evaluation, previews, snapshots, weights), ``iterations`` and
         ``wall_s`` (the whole run, setup included).
     """
-    from cagan import training  # the trainer's module needs matplotlib
     overrides = {'train': {'epochs': epochs}}
     decay = config['optimizer'].get('decay_from')
     if decay is not None and decay >= epochs:
