@@ -6,8 +6,8 @@ article ``y_j``: the generator repaints a region ``alpha`` of ``x_i`` and gives
 
 ``cagan.Generator``, ``cagan.Discriminator`` and
 ``cagan.InstanceNormalization`` import Chainer on first use, so that the
-parts that run an exported model (:mod:`cagan.onnx_model`,
-:mod:`cagan.tryon`) work where Chainer is not installed.
+parts that run an exported model (:mod:`cagan.serving.onnx_model`,
+:mod:`cagan.serving.tryon`) work where Chainer is not installed.
 """
 
 from cagan import _compat  # noqa: F401  (must run before chainer is imported)

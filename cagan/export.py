@@ -6,7 +6,7 @@ alpha)`` of a :class:`cagan.Generator` (its composition included) with
 CPU kernels' switch at ``'never'``, see :mod:`cagan.kernels`), and stores
 in the file's metadata what a server needs to feed it and read it back:
 the run's resolved config and the contract of :data:`CONTRACT`
-(:mod:`cagan.onnx_model` reads both, with onnxruntime only).
+(:mod:`cagan.serving.onnx_model` reads both, with onnxruntime only).
 
 onnx_chainer 7.8.1 predates today's onnx: it reads ``onnx.mapping``
 (removed in onnx 1.15), which :func:`_ready_onnx` rebuilds from onnx's own
@@ -28,7 +28,7 @@ import numpy
 
 from cagan import config as config_module
 from cagan.errors import CaganError
-from cagan.onnx_model import CONFIG_KEY, CONTRACT, CONTRACT_KEY
+from cagan.serving.onnx_model import CONFIG_KEY, CONTRACT, CONTRACT_KEY
 
 #: onnx_chainer's newest opset (11): Resize with scales, InstanceNormalization.
 OPSET = 11
@@ -178,7 +178,7 @@ def export_generator(gen, config, path):
     Returns:
         onnx.ModelProto: the checked model, as written. Its inputs are
         ``x_i``, ``y_i``, ``y_j`` and its outputs ``x_ij`` and ``alpha``
-        (see :data:`cagan.onnx_model.CONTRACT`), with a free batch axis.
+        (see :data:`cagan.serving.onnx_model.CONTRACT`), with a free batch axis.
 
     Raises:
         cagan.errors.CaganError: onnx is not installed, the exporter

@@ -9,7 +9,7 @@ import chainer
 import numpy
 from chainer import backend
 
-from cagan import tryon
+from cagan.serving import tryon
 
 
 def swap_arrays(gen, x_i, y_i, y_j, device='@numpy', batch=None):
@@ -45,7 +45,7 @@ def swap_arrays(gen, x_i, y_i, y_j, device='@numpy', batch=None):
 
 def swap_photos(gen, human, articles, worn=None, device='@numpy'):
     """Dress the person of a photo in each of several articles, with a
-    Chainer generator: :func:`cagan.tryon.dress` with ``gen`` on ``device``.
+    Chainer generator: :func:`cagan.serving.tryon.dress` with ``gen`` on ``device``.
 
     Args:
         gen (cagan.Generator): a trained generator.
@@ -56,7 +56,7 @@ def swap_photos(gen, human, articles, worn=None, device='@numpy'):
         device: where ``gen`` lives.
 
     Returns:
-        list of cagan.tryon.Swap: one per article.
+        list of cagan.serving.tryon.Swap: one per article.
     """
     swap = functools.partial(swap_arrays, gen, device=device)
     return tryon.dress(swap, gen.size, human, articles, worn)

@@ -13,10 +13,11 @@
 For each config (default: the reference article's at 256x256 and at the paper's 128x96,
 and configs/demo.yaml) it times training steps on random triplets (median
 after a warm-up step) and prints seconds per step, images per second, GFLOP
-per step (counted from the built networks, cagan/experiments/flops.py), GFLOP/s, this process's float32 GEMM
-ceiling and the ratio of the two: the headline, since absolute times drift on
-shared machines (a ceiling sample follows each step; the ratio is the median
-of the per-step ratios). Then the swap latency of one 1024x768 photo (with and
+per step (counted from the built networks, cagan/experiments/flops.py),
+GFLOP/s, this process's float32 GEMM ceiling and the ratio of the two: the
+headline, since absolute times drift on shared machines (a ceiling sample
+follows each step; the ratio is the median of the per-step ratios). Then the
+swap latency of one 1024x768 photo (with and
 without loading the model), the data loader's triplets per second and the
 peak memory. One JSON line per figure, then a table. ``threads`` is the
 number of threads of the NumPy work (cagan/kernels/threads.py: the usable

@@ -34,7 +34,8 @@ import cagan  # noqa: F401  (first: it readies chainer, if it is imported)
 import numpy
 from PIL import Image
 
-from cagan import cli, tryon
+from cagan import cli
+from cagan.serving import tryon
 from cagan.errors import CaganError
 
 PHOTO = (1024, 768)
@@ -53,7 +54,7 @@ def photo_bytes():
 
 
 def latency(model, run_folder, article, repeats):
-    from cagan.onnx_model import OnnxGenerator
+    from cagan.serving.onnx_model import OnnxGenerator
     human, _ = photo_bytes()
     onnx = OnnxGenerator(model)
     sides = {'onnxruntime': lambda: tryon.dress(onnx.swap, onnx.size, human,
@@ -148,7 +149,7 @@ def main(argv=None):
                         help="the service's worker processes (default "
                         '%(default)s)')
     args = parser.parse_args(argv)
-    from cagan import serve
+    from cagan.serving import app as serve
     catalogue = serve.read_catalogue(args.articles)
     article_id = sorted(catalogue)[0]
     rows = []

@@ -6,7 +6,7 @@
 The model is the swap (x_i, y_i, y_j) -> (x_ij, alpha), the composition
 included, with a free batch axis; its metadata holds the run's config and
 the input contract (size, value range, channel order; see
-cagan/onnx_model.py). The file is checked with ONNX's checker and, on the
+cagan/serving/onnx_model.py). The file is checked with ONNX's checker and, on the
 same inputs, against the Chainer generator it came from. Needs onnx
 (``pip install -e .[serve]``).
 """
@@ -15,7 +15,7 @@ import cagan  # noqa: F401  (first: it readies chainer for this Python)
 import numpy
 from cagan import cli, export, inference, run
 from cagan.errors import CaganError
-from cagan.onnx_model import OnnxGenerator
+from cagan.serving.onnx_model import OnnxGenerator
 
 #: The largest difference from Chainer's output the export may show.
 TOLERANCE = 1e-4

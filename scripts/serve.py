@@ -15,7 +15,7 @@ from cagan.errors import CaganError
 
 
 def main(argv=None):
-    from cagan import serve
+    from cagan.serving import app as serve
     parser = cli.ArgumentParser(prog='serve.py',
                                 description=__doc__.splitlines()[0])
     parser.add_argument('--model', required=True,

@@ -19,7 +19,8 @@ same files and without importing Chainer.
 from pathlib import Path
 
 import cagan  # noqa: F401  (first: it readies chainer, if it is imported)
-from cagan import cli, tryon, visualize
+from cagan import cli, visualize
+from cagan.serving import tryon
 from cagan.data import images
 
 #: What ``make demo`` trains (cagan.run.DEFAULT_MODEL, named here so that
@@ -51,7 +52,7 @@ def main(argv=None):
     articles = [images.load_rgb(a) for a in args.articles]
     worn = images.load_rgb(args.worn) if args.worn else None
     if args.model.endswith('.onnx'):
-        from cagan.onnx_model import OnnxGenerator
+        from cagan.serving.onnx_model import OnnxGenerator
         model = OnnxGenerator(args.model)
         swaps = tryon.dress(model.swap, model.size, human, articles, worn)
         weights = args.model

@@ -1,5 +1,5 @@
 """Exporting a generator to ONNX (cagan/export.py, scripts/export.py) and
-running it without Chainer (cagan/onnx_model.py, scripts/swap.py)."""
+running it without Chainer (cagan/serving/onnx_model.py, scripts/swap.py)."""
 
 import json
 import pathlib
@@ -20,7 +20,7 @@ onnx = pytest.importorskip('onnx', reason='the serve extra (onnx) is not '
 pytest.importorskip('onnxruntime', reason='the serve extra (onnxruntime) '
                     'is not installed: pip install -e .[serve]')
 from cagan import export  # noqa: E402  (needs onnx)
-from cagan.onnx_model import CONFIG_KEY, CONTRACT_KEY, OnnxGenerator  # noqa: E402,E501
+from cagan.serving.onnx_model import CONFIG_KEY, CONTRACT_KEY, OnnxGenerator  # noqa: E402,E501
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (32, 16)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy
 from PIL import Image
 
-from cagan import tryon
+from cagan.serving import tryon
 from cagan.data import images
 from cagan.errors import CaganError, ImageError, PixelLimitError
 
@@ -87,7 +87,7 @@ _worker = {}
 
 
 def _start_worker(model_path, articles_folder, max_pixels):
-    from cagan.onnx_model import OnnxGenerator
+    from cagan.serving.onnx_model import OnnxGenerator
     os.environ[images.MAX_PIXELS_VARIABLE] = str(max_pixels)
     _worker['model'] = OnnxGenerator(model_path, threads=1)
     _worker['articles'] = read_catalogue(articles_folder)
@@ -131,7 +131,7 @@ def make_app(model_path, articles_folder, workers=2,
     except ImportError:
         raise CaganError('the service needs starlette, uvicorn and '
                          'python-multipart: pip install -e .[serve]') from None
-    from cagan.onnx_model import OnnxGenerator
+    from cagan.serving.onnx_model import OnnxGenerator
     model = OnnxGenerator(model_path)
     catalogue = read_catalogue(articles_folder)
     thumbnails = {}

@@ -28,7 +28,7 @@ pytest.importorskip('onnxruntime', reason='the serve extra is not installed')
 pytest.importorskip('starlette', reason='the serve extra is not installed')
 pytest.importorskip('uvicorn', reason='the serve extra is not installed')
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: Where the browser test leaves its screenshot (kept after the run).
 ARTIFACTS = ROOT / 'tests' / 'artifacts'
 MAX_BYTES = 200_000

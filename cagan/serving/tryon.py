@@ -3,7 +3,7 @@ pasting the result back at the photo's size.
 
 Any model will do that maps ``(x_i, y_i, y_j)`` to ``(x_ij, alpha)``: a
 Chainer generator (:func:`cagan.inference.swap_photos`) or an exported one
-(:class:`cagan.onnx_model.OnnxGenerator`). Nothing here imports Chainer.
+(:class:`cagan.serving.onnx_model.OnnxGenerator`). Nothing here imports Chainer.
 """
 
 from dataclasses import dataclass
