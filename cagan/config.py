@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from cagan.errors import ConfigError
-from cagan.data.layout import write_text_atomic
+from cagan.atomic import write_text_atomic
 from cagan.sizes import parse_size
 
 # Each key: (default, kind). Kinds: 'int', 'float', 'bool', 'str', 'size'

@@ -39,7 +39,7 @@ from chainer.training.extensions import _snapshot
 
 from cagan.kernels import threads
 from cagan.errors import CaganError, ConfigError, DataError
-from cagan.data.layout import write_text_atomic
+from cagan.atomic import write_text_atomic
 from cagan.run import (RANK_SNAPSHOT_NAME, RANK_SNAPSHOT_PATTERN, RANKS_NAME,
                        SNAPSHOT_PATTERN)
 from cagan.run import RunLock, prepare as prepare_folder

@@ -25,9 +25,13 @@ from pathlib import Path
 
 import chainer
 import numpy
+from chainer.functions.math.tensordot import TensorDot
+from chainer.functions.normalization.group_normalization import (
+    GroupNormalization)
 
 from cagan import config as config_module
 from cagan.errors import CaganError
+from cagan.links._resample import SumPool2, Upsample2
 from cagan.serving.onnx_model import CONFIG_KEY, CONTRACT, CONTRACT_KEY
 
 #: onnx_chainer's newest opset (11): Resize with scales, InstanceNormalization.
@@ -126,8 +130,11 @@ def _converters(onnx):
             'Constant', [], params.output_names,
             value=onnx.numpy_helper.from_array(value.astype(a.dtype))),
 
-    return {'GroupNormalization': instance_norm, '_SumPool2': sum_pool,
-            '_Upsample2': upsample, 'TensorDot': tensordot}
+    # Keyed by the node classes; onnx_chainer looks converters up by their
+    # class names.
+    by_class = {GroupNormalization: instance_norm, SumPool2: sum_pool,
+                Upsample2: upsample, TensorDot: tensordot}
+    return {cls.__name__: convert for cls, convert in by_class.items()}
 
 
 def _weights_as_constants(graph):
@@ -162,7 +169,7 @@ def _of_weights(node):
         variable = node.get_variable_or_none()
         return (isinstance(variable, chainer.Parameter)
                 or variable is not None and not variable.requires_grad)
-    return (type(creator).__name__ == 'TensorDot'
+    return (isinstance(creator, TensorDot)
             and all(_of_weights(n) for n in creator.inputs))
 
 
@@ -186,7 +193,7 @@ def export_generator(gen, config, path):
     """
     onnx = _ready_onnx()
     import onnx_chainer
-    from cagan.data.layout import replacing
+    from cagan.atomic import replacing
     height, width = gen.size
     example = [numpy.full((1, 3, height, width), 0.5, numpy.float32)
                for _ in range(3)]

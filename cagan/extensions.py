@@ -16,7 +16,7 @@ import chainer
 import numpy
 from chainer.training import extension, extensions
 
-from cagan.data.layout import replacing
+from cagan.atomic import replacing
 from cagan.evaluation import score_pairs, score_truth
 from cagan.inference import swap_arrays
 from cagan.run import BEST_NAME, PREVIEW_DIR

@@ -29,7 +29,7 @@ import chainer
 
 import cagan
 from cagan import config as config_module
-from cagan.data.layout import TMP_PREFIX
+from cagan.atomic import TMP_PREFIX
 from cagan.errors import ConfigError, ModelFileError, RunFolderInUseError
 from cagan.serialization import load_npz
 

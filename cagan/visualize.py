@@ -13,7 +13,7 @@ from PIL import Image
 
 from cagan.data import images
 from cagan.errors import CaganError
-from cagan.data.layout import replacing
+from cagan.atomic import replacing
 
 #: A comfortable height in pixels for one cell of a grid: smaller cells are
 #: enlarged by a whole-number factor until they are at least this tall.

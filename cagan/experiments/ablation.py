@@ -37,7 +37,7 @@ import yaml
 
 from cagan import config as config_module
 from cagan import evaluation, precision, run, training, visualize
-from cagan.data.layout import write_text_atomic
+from cagan.atomic import write_text_atomic
 from cagan.errors import ConfigError
 
 #: Per-run scores, beside the run's weights.

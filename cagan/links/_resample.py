@@ -12,17 +12,17 @@ import chainer.functions as F
 from chainer import function_node
 
 
-class _Upsample2(function_node.FunctionNode):
+class Upsample2(function_node.FunctionNode):
 
     def forward(self, inputs):
         x, = inputs
         return x.repeat(2, axis=2).repeat(2, axis=3),
 
     def backward(self, indexes, grad_outputs):
-        return _SumPool2().apply(grad_outputs)
+        return SumPool2().apply(grad_outputs)
 
 
-class _SumPool2(function_node.FunctionNode):
+class SumPool2(function_node.FunctionNode):
 
     def forward(self, inputs):
         y, = inputs
@@ -33,7 +33,7 @@ class _SumPool2(function_node.FunctionNode):
         return pairs[..., 0] + pairs[..., 1],
 
     def backward(self, indexes, grad_outputs):
-        return _Upsample2().apply(grad_outputs)
+        return Upsample2().apply(grad_outputs)
 
 
 def average_pool_2x(x):
@@ -47,7 +47,7 @@ def average_pool_2x(x):
         ~chainer.Variable: ``(B, C, H/2, W/2)`` of ``x``'s dtype.
     """
     # Multiplying by 0.25 is exact in any float dtype.
-    return _SumPool2().apply((x,))[0] * 0.25
+    return SumPool2().apply((x,))[0] * 0.25
 
 
 def pyramid(x, levels):

@@ -7,7 +7,7 @@ from chainer import backend, link_hooks
 from cagan.kernels import leaky_relu
 from cagan.kernels.noise import AddNoise
 from cagan.links._resample import beside, pyramid
-from cagan.links._sizes import as_size, check_size, check_width
+from cagan.sizes import as_size, check_size, check_width
 from cagan.links.connection import Convolution2D
 from cagan.links.instance_normalization import InstanceNormalization
 

@@ -4,7 +4,7 @@ import numpy
 
 from cagan.kernels import relu
 from cagan.links._resample import beside, pyramid
-from cagan.links._sizes import as_size, check_size, check_width
+from cagan.sizes import as_size, check_size, check_width
 from cagan.links.connection import (
     Convolution2D, Deconvolution2D, ResizeConvolution2D)
 from cagan.links.instance_normalization import InstanceNormalization

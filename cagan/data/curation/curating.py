@@ -23,9 +23,9 @@ from cagan.data.curation.signatures import (DEFAULT_COLOUR_DISTANCE,
                                             image_signature)
 from cagan.data.held_out import (HELD_OUT, TRUTH_NAME, read_truth_rows,
                                  truth_file)
+from cagan.atomic import replacing, write_text_atomic
 from cagan.data.layout import (ARTICLES, EXCLUDING_FLAGS, HUMANS, Pair,
-                               check_names, read_pairs, replacing,
-                               write_pairs, write_text_atomic)
+                               check_names, read_pairs, write_pairs)
 from cagan.data.union_find import UnionFind
 from cagan.errors import CaganError, DataError, PixelLimitError
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cagan.data.layout import (Pair, write_bytes_atomic, write_pairs,
-                               write_text_atomic)
+from cagan.atomic import write_bytes_atomic, write_text_atomic
+from cagan.data.layout import Pair, write_pairs
 from cagan.data.synthetic.body import _framing, frame
 from cagan.data.synthetic.near_duplicates import (_Designs, difference_hash,
                                                   perceptual_hash)
@@ -110,7 +110,7 @@ _BATCH = 128
 
 
 class _Writer:
-    """Writes images atomically (:func:`cagan.data.layout.write_bytes_atomic`)
+    """Writes images atomically (:func:`cagan.atomic.write_bytes_atomic`)
     in batches: :meth:`later` keeps them (see :data:`_BATCH`), :meth:`flush`
     writes what waits."""
 
