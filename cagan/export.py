@@ -30,9 +30,11 @@ from chainer.functions.normalization.group_normalization import (
     GroupNormalization)
 
 from cagan import config as config_module
+from cagan import inference
 from cagan.errors import CaganError
 from cagan.links._resample import SumPool2, Upsample2
-from cagan.serving.onnx_model import CONFIG_KEY, CONTRACT, CONTRACT_KEY
+from cagan.serving.onnx_model import (CONFIG_KEY, CONTRACT, CONTRACT_KEY,
+                                      OnnxGenerator)
 
 #: onnx_chainer's newest opset (11): Resize with scales, InstanceNormalization.
 OPSET = 11
@@ -225,3 +227,32 @@ def export_generator(gen, config, path):
         raise CaganError('{}: cannot write it ({})'.format(
             path, error.strerror or error)) from None
     return model
+
+
+#: The largest difference from Chainer's output an export may show.
+TOLERANCE = 1e-4
+
+
+def compare_with_chainer(gen, path, seed=0):
+    """The largest difference between ``gen``'s swap (Chainer) and the ONNX
+    file ``path`` run by onnxruntime, on the same random triplets.
+
+    Args:
+        gen (cagan.Generator): the generator ``path`` was exported from.
+        path (str or pathlib.Path): the ONNX file.
+        seed (int): seed of the two random ``(2, 3, H, W)`` triplets.
+
+    Returns:
+        float: the largest absolute difference of ``x_ij`` or ``alpha``
+        (values in [0, 1]); compare it with :data:`TOLERANCE`.
+
+    Raises:
+        cagan.errors.CaganError: onnxruntime cannot run the file.
+    """
+    rng = numpy.random.default_rng(seed)
+    triplets = [rng.random((2, 3) + gen.size, dtype=numpy.float32)
+                for _ in range(3)]
+    ours = inference.swap_arrays(gen, *triplets)
+    theirs = OnnxGenerator(path).swap(*triplets)
+    return max(float(abs(a - b).max()) for a, b in zip(ours, theirs))
+

@@ -12,13 +12,8 @@ same inputs, against the Chainer generator it came from. Needs onnx
 """
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)
-import numpy
-from cagan import cli, export, inference, run
+from cagan import cli, export, run
 from cagan.errors import CaganError
-from cagan.serving.onnx_model import OnnxGenerator
-
-#: The largest difference from Chainer's output the export may show.
-TOLERANCE = 1e-4
 
 
 def main(argv=None):
@@ -32,22 +27,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     gen, config, weights = run.load_generator(args.model)
     export.export_generator(gen, config, args.out)
-    # The same random triplets through both: what the file computes.
-    rng = numpy.random.default_rng(0)
-    triplets = [rng.random((2, 3) + gen.size, dtype=numpy.float32)
-                for _ in range(3)]
-    ours = inference.swap_arrays(gen, *triplets)
     try:
-        theirs = OnnxGenerator(args.out).swap(*triplets)
+        gap = export.compare_with_chainer(gen, args.out)
     except CaganError as error:
         print('{} written and checked; not compared with Chainer: {}'.format(
             args.out, error))
         return
-    gap = max(float(abs(a - b).max()) for a, b in zip(ours, theirs))
-    if gap > TOLERANCE:
+    if gap > export.TOLERANCE:
         raise CaganError('{}: differs from {} by {:.2g} (more than {:g}): '
                          'do not serve it'.format(args.out, weights, gap,
-                                                  TOLERANCE))
+                                                  export.TOLERANCE))
     print('{} -> {} ({}x{}); onnxruntime matches Chainer to {:.1e}'.format(
         weights, args.out, gen.size[0], gen.size[1], gap))
 

@@ -69,7 +69,11 @@ def test_onnxruntime_computes_what_chainer_does(tmp_path, name):
     theirs = exported.swap(*triplets)
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
-        assert float(abs(a - b).max()) < 1e-4
+        assert float(abs(a - b).max()) < export.TOLERANCE
+    # What export.py checks before it says the file may be served.
+    assert export.compare_with_chainer(gen, path) < export.TOLERANCE
+    gen.dc3.b.array += 0.5  # another generator than the file's
+    assert export.compare_with_chainer(gen, path) > export.TOLERANCE
 
 
 def test_the_metadata_says_how_to_feed_the_model(tmp_path):
