@@ -34,3 +34,33 @@ def pytest_configure(config):
 def rng():
     """A local, seeded NumPy generator: tests never touch global RNG state."""
     return numpy.random.default_rng(0)
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    """A small synthetic dataset, written once per test module."""
+    # Imported here, as in model: every test session loads this file, the
+    # Pillow-less stack (b) of tests/test_compat.py's included.
+    from cagan.data import synthetic
+
+    root = tmp_path_factory.mktemp('data') / 'synthetic'
+    synthetic.write_dataset(root, 24, size=(40, 30), seed=0, test_pairs=4)
+    return root
+
+
+@pytest.fixture(scope='module')
+def model(tmp_path_factory):
+    """A run folder as training leaves it: config and untrained weights."""
+    import chainer
+
+    from cagan import config, run
+    from tests.helpers import INFERENCE_SIZE
+
+    folder = tmp_path_factory.mktemp('run')
+    resolved = config.resolve({'data': {'size': list(INFERENCE_SIZE)},
+                               'model': {'ch': 8}}, 'test')
+    config.save(resolved, folder / run.CONFIG_NAME)
+    chainer.serializers.save_npz(str(folder / 'gen_epoch_1.npz'),
+                                 cagan.Generator(ch=8, size=INFERENCE_SIZE,
+                                                 seed=0))
+    return folder

@@ -11,7 +11,7 @@ from PIL import Image
 from cagan import cli, config, run, training
 from cagan.experiments import ablation
 from cagan.data import synthetic
-from tests.test_swap import ROOT
+from tests.helpers import ROOT
 
 SIZE = (64, 32)
 

@@ -19,8 +19,7 @@ from cagan.data import synthetic
 from cagan.data.dataset import Record
 from cagan.errors import (CaganError, ConfigError, DataError,
                           RunFolderInUseError)
-from tests.test_training import data_root  # noqa: F401  (a fixture)
-from tests.test_training import tiny_config as training_config
+from tests.helpers import tiny_config as training_config
 
 ROOT = Path(__file__).resolve().parent.parent
 RANKS = 2

@@ -11,8 +11,8 @@ from PIL import Image
 
 from cagan import config, evaluation, run, training, visualize
 from cagan.data import held_out, synthetic
-from tests.test_inference import SIZE, model  # noqa: F401  (a fixture)
-from tests.test_swap import run_script
+from tests.helpers import INFERENCE_SIZE as SIZE
+from tests.helpers import run_script
 
 KEYS = {'changed_l1', 'changed_ssim', 'alpha_iou', 'outside_l1', 'ssim',
         'psnr'}

@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from cagan import config, inference, run
-from tests.test_inference import photo
+from tests.helpers import photo
 
 onnx = pytest.importorskip('onnx', reason='the serve extra (onnx) is not '
                            'installed: pip install -e .[serve]')

@@ -13,7 +13,7 @@ from cagan.inference import swap_arrays
 from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
 from cagan.run import BEST_NAME
 from cagan.visualize import swap_grid
-from tests.test_training import SIZE
+from tests.helpers import TRAINING_SIZE as SIZE
 
 
 def mock_trainer(out, iteration):

@@ -7,7 +7,7 @@ from chainer.backends import cuda
 
 from cagan import Discriminator, Generator, InstanceNormalization, testing
 from cagan.serialization import load_npz
-from tests.test_updater import make_updater, step
+from tests.helpers import make_updater, step
 
 
 def gpu_usable():

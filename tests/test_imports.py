@@ -5,23 +5,12 @@ import ast
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, modules
+
 #: Modules run by an interpreter of their own, never imported by cagan:
 #: the PyTorch peer needs torch, which is not a dependency.
 STANDALONE = {'cagan.experiments.peer_torch'}
-
-
-def modules(root=ROOT):
-    """Dotted name -> path of every module of the ``cagan`` package."""
-    found = {}
-    for path in sorted((root / 'cagan').rglob('*.py')):
-        parts = path.relative_to(root).with_suffix('').parts
-        if parts[-1] == '__init__':
-            parts = parts[:-1]
-        found['.'.join(parts)] = path
-    return found
 
 
 def imports_of(name, path, known):

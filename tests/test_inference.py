@@ -1,32 +1,12 @@
 """cagan.inference: swapping photos at their own size with a run's generator."""
 
-import chainer
 import numpy
-import pytest
 from PIL import Image
 
-import cagan
-from cagan import config, inference, run
+from cagan import inference, run
 from cagan.data import images
-
-SIZE = (64, 32)
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory):
-    """A run folder as training leaves it: config and untrained weights."""
-    folder = tmp_path_factory.mktemp('run')
-    resolved = config.resolve({'data': {'size': list(SIZE)},
-                               'model': {'ch': 8}}, 'test')
-    config.save(resolved, folder / run.CONFIG_NAME)
-    chainer.serializers.save_npz(str(folder / 'gen_epoch_1.npz'),
-                                 cagan.Generator(ch=8, size=SIZE, seed=0))
-    return folder
-
-
-def photo(shape, seed=0):
-    return numpy.random.default_rng(seed).integers(
-        0, 256, shape + (3,), dtype=numpy.uint8)
+from tests.helpers import INFERENCE_SIZE as SIZE
+from tests.helpers import photo
 
 
 def save_modes(folder):

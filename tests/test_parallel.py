@@ -14,10 +14,8 @@ from cagan.errors import CaganError
 from cagan.kernels import threads
 from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater
-from tests.test_precision import refusal
-from tests.test_training import data_root  # noqa: F401  (a fixture)
-from tests.test_training import tiny_config
-from tests.test_updater import KEYS, make_updater, params, step, triplets
+from tests.helpers import (KEYS, make_updater, params, refusal, step,
+                           tiny_config, triplets)
 
 SIZE = 32
 

@@ -2,9 +2,6 @@
 checked without a GPU (NumPy computes float16 slowly but exactly as IEEE
 half precision)."""
 
-import subprocess
-import sys
-
 import chainer
 import numpy
 import pytest
@@ -13,7 +10,7 @@ import cagan.precision
 from cagan import Discriminator, Generator, testing
 from cagan.errors import ConfigError
 from cagan.serialization import load_npz
-from tests.test_updater import KEYS, make_updater, step
+from tests.helpers import KEYS, make_updater, refusal, step
 
 CPU = chainer.get_device('@numpy')
 
@@ -25,18 +22,6 @@ def test_check_refuses_unknown_precisions_and_tf32_on_a_cpu():
         cagan.precision.check('tf32', CPU)
     with pytest.raises(ConfigError, match="unknown precision 'float64'"):
         cagan.precision.check('float64', CPU)
-
-
-def refusal(script, out, *args):
-    """What ``script`` (train.py or benchmark.py) says on the demo's config
-    with ``args`` when it refuses them: exit 1, nothing written."""
-    done = subprocess.run(
-        [sys.executable, 'scripts/' + script, '--config', 'configs/demo.yaml']
-        + list(args) + (['--out', str(out)] if script == 'train.py' else []),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert done.returncode == 1
-    assert not out.exists()
-    return done.stderr.splitlines()
 
 
 @pytest.mark.parametrize('script', ['train.py', 'benchmark.py'])

@@ -5,7 +5,7 @@ import pytest
 from cagan import config, run
 from cagan.errors import ConfigError, ModelFileError
 from cagan.run import remove_partial
-from tests.test_training import data_root, tiny_config  # noqa: F401  (a fixture)
+from tests.helpers import tiny_config
 
 
 def test_another_config_in_the_same_folder_is_refused(tmp_path, data_root):

@@ -1,22 +1,12 @@
 """scripts/swap.py: the command, its files and its one-line errors."""
 
-import pathlib
 import runpy
-import subprocess
-import sys
 
 import pytest
 from PIL import Image
 
 from cagan import cli
-from tests.test_inference import model, photo  # noqa: F401  (a fixture)
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-def run_script(script, *args):
-    return subprocess.run([sys.executable, '-W', 'error',
-                           str(ROOT / 'scripts' / script)] +
-                          [str(a) for a in args],
-                          capture_output=True, text=True, cwd=str(ROOT))
+from tests.helpers import ROOT, photo, run_script
 
 
 def test_the_command_writes_result_alpha_and_sheet(tmp_path, model):
@@ -73,7 +63,7 @@ def test_bad_photos_give_one_line(tmp_path, model, which, words):
 
 def test_a_decompression_bomb_is_one_line_and_never_decoded(
         tmp_path, monkeypatch, capsys):
-    from tests.data.test_images import forbid_decoding, write_png_of_zeros
+    from tests.data.helpers import forbid_decoding, write_png_of_zeros
 
     monkeypatch.delenv('CAGAN_MAX_PIXELS', raising=False)
     monkeypatch.chdir(tmp_path)

@@ -12,35 +12,13 @@ import numpy
 import pytest
 
 from cagan import config, run, training
-from cagan.data import dataset, synthetic
+from cagan.data import dataset
 from cagan.errors import ConfigError, DataError
 from cagan.serialization import load_npz
 
 import cagan
 import cagan.precision
-
-SIZE = (64, 32)
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data') / 'synthetic'
-    synthetic.write_dataset(root, 24, size=(40, 30), seed=0, test_pairs=4)
-    return root
-
-
-def tiny_config(root, more=None, **train):
-    """A tiny run's config; ``more``: other sections' keys to set."""
-    settings = {'batch': 4, 'epochs': 1, 'log_every': 1,
-                'snapshot_every': 2, 'keep_snapshots': 2}
-    settings.update(train)
-    resolved = config.resolve({
-        'data': {'root': str(root), 'size': list(SIZE)},
-        'model': {'ch': 8},
-        'train': settings,
-        'preview': {'every': 2, 'humans': 2, 'articles': 3},
-    }, 'test')
-    return config.resolve(more, 'test', resolved) if more else resolved
+from tests.helpers import tiny_config
 
 
 #: Every stabiliser of the CAGAN step on, at a tiny run's scale.

@@ -16,47 +16,8 @@ from cagan.optimizers import (average_decay, linear_decay, make_adam,
                               master_weights, update_average)
 from cagan.updater import (CAGANUpdater, SupervisedUpdater, id_weight,
                            noise_level)
-
-SIZE = 64
-KEYS = ['dis/loss', 'dis/loss_fake', 'dis/loss_real', 'dis/loss_wrong',
-        'gen/alpha', 'gen/loss', 'gen/loss_adv', 'gen/loss_cyc',
-        'gen/loss_id']
-
-
-def triplets(seed=0, n=8, size=SIZE):
-    rng = numpy.random.default_rng(seed)
-    return [tuple(rng.random((3, size, size), dtype=numpy.float32)
-                  for _ in range(3)) for _ in range(n)]
-
-
-def make_updater(seed=0, noise_sigma=0.2, batch=4, data=None,
-                 precision='float32', **kwargs):
-    with cagan.precision.building(precision):
-        gen = Generator(ch=16, size=SIZE, seed=seed)
-        dis = Discriminator(ch=16, size=SIZE, noise_sigma=noise_sigma,
-                            seed=seed + 1)
-    iterator = iterators.SerialIterator(
-        data or triplets(seed), batch, shuffle=None,
-        order_sampler=iterators.ShuffleOrderSampler(
-            numpy.random.RandomState(seed)))
-    optimizers = {name: make_adam(link, precision=precision)
-                  for name, link in (('gen', gen), ('dis', dis))}
-    return CAGANUpdater(iterator, optimizers, **kwargs)
-
-
-def step(updater):
-    """One update under a reporter that observes gen and dis, as a Trainer."""
-    reporter = chainer.Reporter()
-    reporter.add_observer('gen', updater.get_optimizer('gen').target)
-    reporter.add_observer('dis', updater.get_optimizer('dis').target)
-    observation = {}
-    with reporter.scope(observation):
-        updater.update()
-    return {k: float(getattr(v, 'array', v)) for k, v in observation.items()}
-
-
-def params(link):
-    return {name: p.array.copy() for name, p in link.namedparams()}
+from tests.helpers import UPDATER_SIZE as SIZE
+from tests.helpers import KEYS, make_updater, params, step, triplets
 
 
 def assert_same(a, b):
@@ -244,7 +205,7 @@ def test_linear_decay_in_a_trainer(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec('cupy') is not None,
                     reason='CuPy is installed here, and Chainer imports it')
 def test_a_cpu_step_never_imports_cupy():
-    code = ('import sys, cagan, tests.test_updater as t; '
+    code = ('import sys, cagan, tests.helpers as t; '
             't.step(t.make_updater()); assert "cupy" not in sys.modules')
     result = subprocess.run([sys.executable, '-W', 'error', '-c', code],
                             capture_output=True, text=True)

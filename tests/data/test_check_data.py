@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.data.test_dataset import ESCAPES, make_ours, with_escape
+from tests.data.helpers import ESCAPES, make_ours, with_escape
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / 'scripts' / 'check_data.py'
 

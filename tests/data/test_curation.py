@@ -382,7 +382,7 @@ def small_source(root):
 
 @pytest.mark.parametrize('how', ['..', 'absolute', 'symlink'])
 def test_a_name_that_leaves_the_dataset_stops_curate(tmp_path, how):
-    from tests.data.test_dataset import ESCAPES
+    from tests.data.helpers import ESCAPES
 
     src = small_source(tmp_path / 'src')
     name = ESCAPES[how](src, 'articles')
@@ -430,7 +430,7 @@ def test_images_over_the_pixel_limit_stop_curate(tmp_path, monkeypatch):
 
 def test_check_image_never_decodes_an_image_over_the_limit(tmp_path, monkeypatch):
     from cagan.errors import PixelLimitError
-    from tests.data.test_images import forbid_decoding
+    from tests.data.helpers import forbid_decoding
 
     path = str(tmp_path / 'a.png')
     article(RED).save(path)
@@ -532,7 +532,7 @@ def test_a_source_whose_swaps_are_all_dropped_has_no_truth(tmp_path):
 
 @pytest.mark.parametrize('how', ['..', 'absolute', 'symlink'])
 def test_a_truth_name_that_leaves_the_dataset_stops_curate(tmp_path, how):
-    from tests.data.test_dataset import ESCAPES
+    from tests.data.helpers import ESCAPES
 
     src = with_splits_and_truth(small_source(tmp_path / 'src'))
     name = ESCAPES[how](src, 'truth')

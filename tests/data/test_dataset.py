@@ -1,36 +1,11 @@
 import chainer
 import numpy
 import pytest
-from PIL import Image
 
 from cagan.data import dataset
 from cagan.errors import DataError
-
-SIZE = (32, 24)
-
-
-def save(path, rgb):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rgb).save(path)
-
-
-def distinct(k, shape=(40, 30)):
-    """Image k: a flat colour of its own, plus a left-only marker stripe, so
-    that each image and its mirror are told apart after resizing."""
-    a = numpy.zeros(shape + (3,), numpy.uint8)
-    a[...] = ((37 * k) % 200 + 20, (91 * k) % 200 + 20, (53 * k) % 200 + 20)
-    a[:, :shape[1] // 4] = 255
-    return a
-
-
-def make_ours(root, n=6, lines=None):
-    for k in range(n):
-        save(root / 'humans' / 'h{}.png'.format(k), distinct(2 * k))
-        save(root / 'articles' / 'a{}.png'.format(k), distinct(2 * k + 1))
-    if lines is None:
-        lines = ['h{0}.png a{0}.png'.format(k) for k in range(n)]
-    (root / 'pairs.txt').write_text('\n'.join(lines) + '\n')
-    return root
+from tests.data.helpers import (ESCAPES, SIZE, distinct, make_ours, outside,
+                                save, with_escape)
 
 
 def cached_images(ds):
@@ -256,44 +231,6 @@ def test_worn_article_dropout_flags_examples_deterministically(tmp_path):
 
 
 # ------------------------------------------- names that leave their folder
-
-def outside(root):
-    """A readable image outside the dataset ``root``."""
-    secret = root.parent / 'secret.png'
-    if not secret.exists():
-        save(secret, distinct(40))
-    return secret
-
-
-def escape_up(root, folder):
-    outside(root)
-    return '../../secret.png'
-
-
-def escape_absolute(root, folder):
-    return str(outside(root))
-
-
-def escape_by_link(root, folder):
-    link = root / folder / 'link.png'
-    link.symlink_to(outside(root))
-    return 'link.png'
-
-
-ESCAPES = {'..': escape_up, 'absolute': escape_absolute,
-           'symlink': escape_by_link}
-
-
-def with_escape(tmp_path, how, folder='humans', flags=''):
-    """Our layout in tmp_path/data whose pairs.txt line 3 names, in
-    ``folder``, a file outside the dataset; returns (root, name)."""
-    root = make_ours(tmp_path / 'data')
-    name = ESCAPES[how](root, folder)
-    pair = [name, 'a2.png'] if folder == 'humans' else ['h2.png', name]
-    (root / 'pairs.txt').write_text('h0.png a0.png\nh1.png a1.png\n{}\n'
-                                    .format(' '.join(pair + [flags])))
-    return root, name
-
 
 @pytest.mark.parametrize('folder', ['humans', 'articles'])
 @pytest.mark.parametrize('how', sorted(ESCAPES))

@@ -6,7 +6,7 @@ import pytest
 
 from cagan.data import held_out, images
 from cagan.errors import DataError
-from tests.data.test_dataset import SIZE, make_ours
+from tests.data.helpers import SIZE, make_ours
 
 
 def fitted(path):

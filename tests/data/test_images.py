@@ -7,6 +7,7 @@ from PIL import Image
 
 from cagan.data import images
 from cagan.errors import CaganError, ImageError, PixelLimitError
+from tests.data.helpers import forbid_decoding, write_png_of_zeros
 
 
 def photo(h=40, w=30):
@@ -210,40 +211,6 @@ def test_paste_back_checks_shapes():
 
 
 # ------------------------------------------------------- the pixel limit
-
-def write_png_of_zeros(path, width, height):
-    """A real one-bit greyscale PNG of ``width`` x ``height`` black pixels,
-    written row by row: what ``Image.new('1', (width, height)).save(path)``
-    writes, without the 1.6 GB and 8 s that Pillow takes to build a
-    40000x40000 one in memory first."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        return (struct.pack('>I', len(data)) + kind + data
-                + struct.pack('>I', zlib.crc32(kind + data)))
-
-    packer = zlib.compressobj(9)
-    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the bits
-    body = b''.join(packer.compress(row) for _ in range(height))
-    header = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)
-    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
-                     + chunk(b'IDAT', body + packer.flush())
-                     + chunk(b'IEND', b''))
-    return path
-
-
-def forbid_decoding(monkeypatch):
-    """From now on, any decoding fails loudly: the limit must refuse from
-    the header alone."""
-    from PIL import ImageFile
-
-    def load(self, *args, **kwargs):
-        raise AssertionError('an image over the limit was decoded')
-
-    monkeypatch.setattr(Image.Image, 'load', load)
-    monkeypatch.setattr(ImageFile.ImageFile, 'load', load)
-
 
 def test_the_png_of_zeros_is_what_pillow_writes(tmp_path):
     write_png_of_zeros(tmp_path / 'ours.png', 100, 60)

@@ -71,7 +71,7 @@ def test_check_names_keeps_names_inside_their_folders(tmp_path):
 
 
 def test_a_symlink_loop_is_one_line(tmp_path):
-    from tests.data.test_dataset import make_ours
+    from tests.data.helpers import make_ours
     from cagan.data import dataset
 
     root = make_ours(tmp_path)

@@ -21,7 +21,7 @@ from chainer.functions.normalization import group_normalization
 from cagan import Discriminator, Generator, kernels, testing
 from cagan.errors import CaganError
 from cagan.kernels import activation, connection, noise, normalization
-from tests.kernels.test_connection import values
+from tests.kernels.helpers import values
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 from cagan.kernels import activation, normalization
-from tests.kernels.test_connection import assert_close, values
+from tests.kernels.helpers import assert_close, values
 
 pytestmark = pytest.mark.numerics
 

@@ -11,7 +11,7 @@ import pytest
 import threadpoolctl
 
 from cagan.kernels import connection, threads
-from tests.kernels.test_connection import assert_matches
+from tests.kernels.helpers import assert_matches
 
 
 @pytest.fixture

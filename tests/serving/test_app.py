@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from cagan import config, run
-from tests.test_inference import photo
+from tests.helpers import photo
 
 pytest.importorskip('onnx', reason='the serve extra is not installed: pip '
                     'install -e .[serve]')

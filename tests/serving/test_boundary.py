@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_imports import modules
+from tests.helpers import modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
