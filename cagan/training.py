@@ -176,11 +176,12 @@ def make_step(config, gen, dis, iterator, device, precision='float32',
     if config['train']['mode'] == 'supervised':
         return SupervisedUpdater(iterator, optimizers, device=device,
                                  gen_ema=gen_ema, ema=opt['ema'])
-    loss, until = config['loss'], config['model']['noise_until']
+    loss, schedule = config['loss'], config['schedule']
+    until = schedule['noise_until']
     return CAGANUpdater(
         iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
         gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
-        id_warmup=loss['id_warmup'] * per_epoch,
+        id_warmup=schedule['id_warmup'] * per_epoch,
         noise_until=None if until is None else until * per_epoch,
         gen_ema=gen_ema, ema=opt['ema'], processes=processes)
 
@@ -268,7 +269,6 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
         gen = run.make_generator(config, seeds['gen'])
         dis = (None if supervised else
                run.make_discriminator(config, seeds['dis']))
-    opt = config['optimizer']
     if comm is not None and dis is not None:
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
@@ -324,10 +324,11 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
                                             if supervised else PRINT_KEYS)))
     if progress:
         extend_root(extensions.ProgressBar(update_interval=1))
-    if opt['decay_from'] is not None and opt['decay_from'] < epochs:
+    decay_from = config['schedule']['decay_from']
+    if decay_from is not None and decay_from < epochs:
         for optimizer in optimizers.values():
             trainer.extend(linear_decay(optimizer,
-                                        round(opt['decay_from'] * per_epoch),
+                                        round(decay_from * per_epoch),
                                         round(epochs * per_epoch)))
     if swaps:
         extend_root(Evaluation(shown, truth, held_out, device,

@@ -269,10 +269,10 @@ def check_peer(config):
         cagan.errors.ConfigError: spectral normalisation, or inputs
             injected into D.
     """
-    model = config['model']
+    dis = config['model']['dis']
     lacking = [name for name, used in (
-        ('model.spectral_norm', model['spectral_norm']),
-        ("model.inject 'both'", model['inject'] == 'both')) if used]
+        ('model.dis.spectral_norm', dis['spectral_norm']),
+        ('model.dis.inject', dis['inject'])) if used]
     if lacking:
         raise ConfigError('the PyTorch peer does not build {}: compare a '
                           'config without it'.format(', '.join(lacking)))
@@ -353,9 +353,9 @@ def training_phases(config, epochs=1, device='@numpy', processes=1):
         ``wall_s`` (the whole run, setup included).
     """
     overrides = {'train': {'epochs': epochs}}
-    decay = config['optimizer'].get('decay_from')
+    decay = config['schedule']['decay_from']
     if decay is not None and decay >= epochs:
-        overrides['optimizer'] = {'decay_from': max(0, epochs - 1)}
+        overrides['schedule'] = {'decay_from': max(0, epochs - 1)}
     config = config_module.resolve(overrides, 'the phases run', base=config)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
