@@ -37,46 +37,66 @@ SCHEMA = {
         'loaders': (0, 'int'),
     },
     'model': {
+        # What both networks share: the base width (layers have ch/8 to ch
+        # channels) and the standard deviation of the initial weights.
         'ch': (512, 'int'),
-        # D's head: 'linear' (the reference article: one logit per pair),
-        # 'patch' (a 3x3 convolution on the stride-32 map, one logit per
-        # 32x32 patch), 'patch16' (the paper's patch discriminator as its
-        # reimplementations read it: the same convolution on the stride-16
-        # map, 8x6 logits at 128x96; c4 and bn4 are not built).
-        'head': ('linear', ('linear', 'patch', 'patch16')),
-        # Standard deviation of D's Gaussian noise (the reference article:
-        # on the input and after every convolution).
-        'noise_sigma': (0.2, 'float'),
-        # Epoch at which that noise has fallen linearly to 0 (annealed
-        # instance noise, Sonderby et al. 2017; null: constant, as the
-        # reference article).
-        'noise_until': (None, 'int?'),
         'wscale': (0.02, 'float'),
-        # Downsampled copies of the network's inputs beside every
-        # intermediate layer (the paper, section 3: "we use always the last
-        # 6 channels of any intermediate layer (in both G and D) to store
-        # downsampled copies of the inputs"). Here they are concatenated,
-        # so no learned channel is given up at small widths: 'gen' (G: x_i,
-        # y_i, y_j at every scale), 'both' (G, and D: its pair), 'none'
-        # (the reference article).
-        'inject': ('none', ('none', 'gen', 'both')),
-        # G's upsampling: 'deconv' (the reference article: 4x4 stride-2
-        # deconvolutions) or 'resize' (nearest x2, then a 3x3 convolution:
-        # no checkerboard; Odena, Dumoulin and Olah, Distill 2016).
-        'upsample': ('deconv', ('deconv', 'resize')),
-        # Spectral normalisation of D's weights (Miyato et al. 2018;
-        # chainer.link_hooks.SpectralNormalization); off in the reference
-        # article.
-        'spectral_norm': (False, 'bool'),
+        # The generator's options: keyword arguments of cagan.Generator.
+        'gen': {
+            # Downsampled copies of G's inputs (x_i, y_i, y_j) beside every
+            # intermediate layer (the paper, section 3: "we use always the
+            # last 6 channels of any intermediate layer (in both G and D)
+            # to store downsampled copies of the inputs"); concatenated
+            # here, so no learned channel is given up at small widths. Off
+            # in the reference article.
+            'inject': (False, 'bool'),
+            # Upsampling: 'deconv' (the reference article: 4x4 stride-2
+            # deconvolutions) or 'resize' (nearest x2, then a 3x3
+            # convolution: no checkerboard; Odena, Dumoulin and Olah,
+            # Distill 2016).
+            'upsample': ('deconv', ('deconv', 'resize')),
+        },
+        # The discriminator's options: keyword arguments of
+        # cagan.Discriminator.
+        'dis': {
+            # The head: 'linear' (the reference article: one logit per
+            # pair), 'patch' (a 3x3 convolution on the stride-32 map, one
+            # logit per 32x32 patch), 'patch16' (the paper's patch
+            # discriminator as its reimplementations read it: the same
+            # convolution on the stride-16 map, 8x6 logits at 128x96; c4
+            # and bn4 are not built).
+            'head': ('linear', ('linear', 'patch', 'patch16')),
+            # Standard deviation of D's Gaussian noise (the reference
+            # article: on the input and after every convolution).
+            'noise_sigma': (0.2, 'float'),
+            # Downsampled copies of D's pair beside every layer (the
+            # paper, as model.gen.inject). Off in the reference article.
+            'inject': (False, 'bool'),
+            # Spectral normalisation of D's weights (Miyato et al. 2018;
+            # chainer.link_hooks.SpectralNormalization); off in the
+            # reference article.
+            'spectral_norm': (False, 'bool'),
+        },
     },
     'loss': {
         'gamma_adv': (1.0, 'float'),
         'gamma_cyc': (1.0, 'float'),
         'gamma_id': (0.1, 'float'),
+    },
+    # What changes during a run, in epochs of the run's data; the step
+    # reads each at its iteration (cagan/updater.py).
+    'schedule': {
         # Epochs over which gamma_id rises linearly from 0 to its value
         # (0: from the start, as the reference article). The id loss pulls
         # alpha to 0 before D can tell which article a person wears.
         'id_warmup': (0.0, 'float'),
+        # Epoch at which D's noise has fallen linearly to 0 (annealed
+        # instance noise, Sonderby et al. 2017; null: constant, as the
+        # reference article).
+        'noise_until': (None, 'int?'),
+        # Epoch from which Adam's rate falls linearly to 0 at the end (null:
+        # constant, as the reference article).
+        'decay_from': (None, 'int?'),
     },
     'optimizer': {
         # Adam's learning rate (Chainer calls it alpha; in CAGAN alpha is
@@ -86,9 +106,6 @@ SCHEMA = {
         'dis_lr': (None, 'float?'),
         'beta1': (0.5, 'prob'),
         'beta2': (0.999, 'prob'),
-        # Epoch from which Adam's rate falls linearly to 0 at the end (null:
-        # constant, as the reference article).
-        'decay_from': (None, 'int?'),
         # Decay of an exponential moving average of G's weights (null: none,
         # as the reference article; e.g. 0.999). When set, the average is
         # what previews, evaluation, the best-epoch choice, gen_*.npz and
@@ -127,17 +144,20 @@ SCHEMA = {
     },
 }
 
+def _defaults(schema):
+    return {key: _defaults(spec) if isinstance(spec, dict)
+            else copy.copy(spec[0]) for key, spec in schema.items()}
+
+
 #: The defaults as a plain nested dict (the reference article's setup).
-DEFAULTS = {section: {key: copy.copy(spec[0]) for key, spec in keys.items()}
-            for section, keys in SCHEMA.items()}
+DEFAULTS = _defaults(SCHEMA)
 
 # Smallest value of whole-number keys (all are counts or sizes but the seed).
-_MINIMUM = {('data', 'loaders'): 0, ('train', 'seed'): 0,
-            ('optimizer', 'decay_from'): 0, ('evaluate', 'swaps'): 0,
-            ('model', 'noise_until'): 0}
+_MINIMUM = {'data.loaders': 0, 'train.seed': 0, 'schedule.decay_from': 0,
+            'evaluate.swaps': 0, 'schedule.noise_until': 0}
 
 
-def load(path, overrides=None):
+def load(path, overrides=None, saved=False):
     """Read a YAML experiment and resolve it against :data:`DEFAULTS`.
 
     Args:
@@ -145,6 +165,11 @@ def load(path, overrides=None):
         overrides (dict or None): ``{section: {key: value}}`` applied after
             the file (e.g. ``--seed`` from the command line), validated the
             same way.
+        saved (bool): the file is a run's resolved config
+            (:data:`cagan.run.CONFIG_NAME`), which may be of the layout
+            before the options were grouped by network: read as it was
+            meant (:func:`upgrade`). A file a user writes is held to
+            today's keys.
 
     Returns:
         dict: ``{section: {key: value}}`` with every key of
@@ -174,26 +199,78 @@ def load(path, overrides=None):
         where = ' (line {})'.format(mark.line + 1) if mark else ''
         raise ConfigError('{}: not valid YAML{}: {}'.format(
             path, where, getattr(e, 'problem', None) or e)) from None
+    if saved:
+        data = upgrade(data)
     config = resolve(data or {}, str(path))
     if overrides:
         config = resolve(overrides, 'the command line', base=config)
     return config
 
 
-#: Keys of older configs: (section, old key) -> (new key, why).
+#: Keys of older configs: old dotted key -> (its new spelling, why).
 RENAMED = {
-    ('optimizer', 'alpha'): ('lr', "Adam's learning rate; alpha is the "
-                             "generator's mask"),
-    ('optimizer', 'dis_alpha'): ('dis_lr', "the discriminator's learning "
-                                 "rate"),
+    'optimizer.alpha': ('optimizer.lr', "Adam's learning rate; alpha is the "
+                        "generator's mask"),
+    'optimizer.dis_alpha': ('optimizer.dis_lr', "the discriminator's "
+                            "learning rate"),
+    # Options grouped by the network they shape, schedules in one section.
+    'model.upsample': ('model.gen.upsample', "the generator's option"),
+    'model.head': ('model.dis.head', "the discriminator's option"),
+    'model.noise_sigma': ('model.dis.noise_sigma',
+                          "the discriminator's option"),
+    'model.spectral_norm': ('model.dis.spectral_norm',
+                            "the discriminator's option"),
+    'model.inject': ('model.gen.inject and model.dis.inject',
+                     "true or false for each network; 'gen' was "
+                     "gen.inject: true, 'both' both of them"),
+    'model.noise_until': ('schedule.noise_until', 'a schedule'),
+    'loss.id_warmup': ('schedule.id_warmup', 'a schedule'),
+    'optimizer.decay_from': ('schedule.decay_from', 'a schedule'),
 }
+
+
+def upgrade(data):
+    """A resolved config saved before the options were grouped by network
+    (flat ``model.head``, ``model.inject: gen``...), in today's layout;
+    any other data as it is.
+
+    Args:
+        data: a parsed config file.
+
+    Returns:
+        a new dict (or ``data`` itself when there is nothing to upgrade).
+    """
+    model = data.get('model') if isinstance(data, dict) else None
+    if not isinstance(model, dict) or not {
+            'inject', 'head', 'upsample', 'noise_sigma', 'spectral_norm',
+            'noise_until'} & set(model):
+        return data
+    data = copy.deepcopy(data)
+    model = data['model']
+    gen, dis = model.setdefault('gen', {}), model.setdefault('dis', {})
+    if 'inject' in model:
+        inject = model.pop('inject')
+        gen['inject'] = inject in ('gen', 'both')
+        dis['inject'] = inject == 'both'
+    if 'upsample' in model:
+        gen['upsample'] = model.pop('upsample')
+    for key in ('head', 'noise_sigma', 'spectral_norm'):
+        if key in model:
+            dis[key] = model.pop(key)
+    schedule = data.setdefault('schedule', {})
+    for section, key in (('model', 'noise_until'), ('loss', 'id_warmup'),
+                         ('optimizer', 'decay_from')):
+        if key in data.get(section, {}):
+            schedule[key] = data[section].pop(key)
+    return data
 
 
 def resolve(data, source, base=None):
     """Validate ``data`` (a parsed config) and fill in ``base``.
 
     Args:
-        data (dict): ``{section: {key: value}}``, any subset.
+        data (dict): ``{section: {key: value}}``, any subset; the model's
+            options are ``model: {gen: {...}, dis: {...}}``.
         source (str): what to call ``data`` in error messages.
         base (dict or None): values for keys ``data`` leaves out
             (default :data:`DEFAULTS`).
@@ -209,28 +286,34 @@ def resolve(data, source, base=None):
         if section not in SCHEMA:
             raise ConfigError('{}: unknown section {!r} (known: {})'.format(
                 source, section, ', '.join(SCHEMA)))
-        if not isinstance(values, dict):
-            raise ConfigError('{}: {}: expected keys such as "{}:", got {}'
-                              .format(source, section,
-                                      next(iter(SCHEMA[section])),
-                                      _name(values)))
-        for key, value in values.items():
-            if (section, key) in RENAMED:
-                raise ConfigError('{}: {}.{} is now {}.{} ({})'.format(
-                    source, section, key, section,
-                    *RENAMED[(section, key)]))
-            if key not in SCHEMA[section]:
-                raise ConfigError('{}: unknown key {}.{} (known in {}: {})'
-                                  .format(source, section, key, section,
-                                          ', '.join(SCHEMA[section])))
-            kind = SCHEMA[section][key][1]
-            try:
-                config[section][key] = _check(value, kind,
-                                              _MINIMUM.get((section, key), 1))
-            except ValueError as e:
-                raise ConfigError('{}: {}.{}: {}'.format(
-                    source, section, key, e)) from None
+        _resolve_keys(values, SCHEMA[section], config[section], section,
+                      source)
     return config
+
+
+def _resolve_keys(values, schema, into, where, source):
+    """Check ``values`` (a section or subsection) against ``schema`` and
+    write them into ``into``; ``where`` is its dotted name."""
+    if not isinstance(values, dict):
+        raise ConfigError('{}: {}: expected keys such as "{}:", got {}'
+                          .format(source, where, next(iter(schema)),
+                                  _name(values)))
+    for key, value in values.items():
+        name = '{}.{}'.format(where, key)
+        if name in RENAMED:
+            raise ConfigError('{}: {} is now {} ({})'.format(
+                source, name, *RENAMED[name]))
+        if key not in schema:
+            raise ConfigError('{}: unknown key {} (known in {}: {})'.format(
+                source, name, where, ', '.join(schema)))
+        if isinstance(schema[key], dict):
+            _resolve_keys(value, schema[key], into[key], name, source)
+            continue
+        try:
+            into[key] = _check(value, schema[key][1],
+                               _MINIMUM.get(name, 1))
+        except ValueError as e:
+            raise ConfigError('{}: {}: {}'.format(source, name, e)) from None
 
 
 def _check(value, kind, minimum):
@@ -289,14 +372,33 @@ def _name(value):
     return '{} {!r}'.format(type(value).__name__, value)
 
 
+def flatten(data, prefix=''):
+    """``{'model.gen.inject': True, ...}``: the leaves of a (partial or
+    resolved) config under their dotted names, in order."""
+    flat = {}
+    for key, value in data.items():
+        name = prefix + str(key)
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + '.'))
+        else:
+            flat[name] = value
+    return flat
+
+
+def differences(a, b):
+    """The dotted keys whose values differ between two resolved configs."""
+    a, b = flatten(a), flatten(b)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
 def dump(config):
     """The YAML text of a resolved config (sizes written as ``HxW``)."""
-    plain = copy.deepcopy(config)
-    for section, keys in SCHEMA.items():
-        for key, (_, kind) in keys.items():
-            if kind == 'size':
-                plain[section][key] = '{}x{}'.format(*plain[section][key])
-    return yaml.safe_dump(plain, sort_keys=False, default_flow_style=False)
+    def plain(values, schema):
+        return {key: plain(value, schema[key]) if isinstance(value, dict)
+                else '{}x{}'.format(*value) if schema[key][1] == 'size'
+                else value for key, value in values.items()}
+    return yaml.safe_dump(plain(config, SCHEMA), sort_keys=False,
+                          default_flow_style=False)
 
 
 def save(config, path):

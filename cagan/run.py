@@ -63,25 +63,22 @@ _CHAINER_TMP = re.compile(r'^(tmp.+|log[a-z0-9_]{8})$')
 
 def make_generator(config, seed=None):
     """The generator a resolved config describes (weights from ``seed``):
-    ``model.inject`` ``'gen'`` or ``'both'`` re-injects its inputs,
-    ``model.upsample`` chooses its upsampling."""
-    model = config['model']
-    return cagan.Generator(ch=model['ch'], size=config['data']['size'],
-                           wscale=model['wscale'], seed=seed,
-                           inject=model['inject'] in ('gen', 'both'),
-                           upsample=model['upsample'])
+    ``model.ch`` and ``model.wscale``, and its options ``model.gen`` as
+    keyword arguments of :class:`cagan.Generator`."""
+    return _make(cagan.Generator, config, 'gen', seed)
 
 
 def make_discriminator(config, seed=None):
-    """The discriminator a resolved config describes: ``model.inject``
-    ``'both'`` re-injects its inputs, ``model.spectral_norm`` normalises
-    its weights."""
+    """The discriminator a resolved config describes: ``model.ch`` and
+    ``model.wscale``, and its options ``model.dis`` as keyword arguments of
+    :class:`cagan.Discriminator`."""
+    return _make(cagan.Discriminator, config, 'dis', seed)
+
+
+def _make(network, config, options, seed):
     model = config['model']
-    return cagan.Discriminator(
-        ch=model['ch'], size=config['data']['size'], head=model['head'],
-        noise_sigma=model['noise_sigma'], wscale=model['wscale'], seed=seed,
-        inject=model['inject'] == 'both',
-        spectral_norm=model['spectral_norm'])
+    return network(ch=model['ch'], size=config['data']['size'],
+                   wscale=model['wscale'], seed=seed, **model[options])
 
 
 class RunLock(chainer.training.Extension):
@@ -232,11 +229,9 @@ def prepare(config, out, lock):
     lock.acquire()
     saved = out / CONFIG_NAME
     if saved.is_file():
-        previous = config_module.load(saved)
+        previous = config_module.load(saved, saved=True)
         if previous != config:
-            changed = sorted('{}.{}'.format(s, k) for s in config
-                             for k in config[s]
-                             if previous[s][k] != config[s][k])
+            changed = config_module.differences(previous, config)
             raise ConfigError(
                 '{} holds a run of another config (differs in {}): give '
                 'another --out, or delete that folder to start over'.format(
@@ -325,7 +320,7 @@ def load_generator(model, device='@numpy'):
         raise ModelFileError('{}: no {} beside it, so the generator it was '
                              'trained as is unknown; keep a run\'s folder '
                              'together'.format(weights, CONFIG_NAME))
-    config = config_module.load(config_path)
+    config = config_module.load(config_path, saved=True)
     gen = make_generator(config)
     load_npz(weights, gen)
     gen.to_device(chainer.get_device(device))

@@ -21,13 +21,13 @@ import numpy
 from chainer.training import extensions
 
 import cagan.precision
-from cagan import distributed, parallel, run
+from cagan import distributed, parallel, run, schedules
 from cagan.data import dataset, held_out
 from cagan.data.held_out import (held_out_triplets, preview_batch,
                                  read_truth, truth_file)
 from cagan.errors import CaganError, ConfigError, DataError
 from cagan.extensions import Evaluation, EveryOrEnd, PlotReport, Preview
-from cagan.optimizers import linear_decay, make_adam
+from cagan.optimizers import make_adam
 from cagan.updater import CAGANUpdater, SupervisedUpdater
 
 LOSS_KEYS = ('gen/loss_adv', 'gen/loss_cyc', 'gen/loss_id', 'dis/loss')
@@ -124,7 +124,7 @@ def check_processes(processes, config, device, comm=None,
 
 
 def make_step(config, gen, dis, iterator, device, precision='float32',
-              comm=None, processes=1, per_epoch=1.0):
+              comm=None, processes=1):
     """The training step a resolved config describes, on ``device``: the
     one place it is wired, for training, the benchmark and the device check.
 
@@ -132,8 +132,9 @@ def make_step(config, gen, dis, iterator, device, precision='float32',
     ``optimizer.dis_lr``, its betas, ``precision``'s master weights and
     loss scaling), averaged over ``comm``'s ranks when given; with
     ``optimizer.ema`` a float32 moving average of G; and the updater of
-    ``train.mode``: CAGAN's with the loss weights and the schedules (id
-    warm-up, noise annealing), or the supervised reference's.
+    ``train.mode``: CAGAN's with the loss weights, or the supervised
+    reference's. The schedules that change it during a run are
+    :func:`cagan.schedules.extensions`.
 
     Args:
         config (dict): a resolved config.
@@ -146,8 +147,6 @@ def make_step(config, gen, dis, iterator, device, precision='float32',
         precision (str): one of :data:`cagan.precision.PRECISIONS`.
         comm: a ChainerMN communicator, or None.
         processes (int): see :class:`~cagan.updater.CAGANUpdater`.
-        per_epoch (float): iterations per epoch, to turn the schedules' epochs
-            into iterations.
 
     Returns:
         CAGANUpdater or SupervisedUpdater: its optimizers are
@@ -176,12 +175,10 @@ def make_step(config, gen, dis, iterator, device, precision='float32',
     if config['train']['mode'] == 'supervised':
         return SupervisedUpdater(iterator, optimizers, device=device,
                                  gen_ema=gen_ema, ema=opt['ema'])
-    loss, until = config['loss'], config['model']['noise_until']
+    loss = config['loss']
     return CAGANUpdater(
         iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
         gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
-        id_warmup=loss['id_warmup'] * per_epoch,
-        noise_until=None if until is None else until * per_epoch,
         gen_ema=gen_ema, ema=opt['ema'], processes=processes)
 
 
@@ -268,7 +265,6 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
         gen = run.make_generator(config, seeds['gen'])
         dis = (None if supervised else
                run.make_discriminator(config, seeds['dis']))
-    opt = config['optimizer']
     if comm is not None and dis is not None:
         dis.seed_noise(seeds['noise'])
     # Only now, with data and networks known to work, is anything written.
@@ -284,8 +280,7 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
     # Schedules in epochs become iterations of this rank's data.
     per_epoch = len(examples) / train['batch']
     updater = make_step(config, gen, dis, iterator, device, precision, comm,
-                        processes, per_epoch)
-    optimizers = updater.get_all_optimizers()
+                        processes)
     gen_ema = updater.gen_ema
     # What previews, scores and the saved generators show.
     shown = gen if gen_ema is None else gen_ema
@@ -324,11 +319,9 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
                                             if supervised else PRINT_KEYS)))
     if progress:
         extend_root(extensions.ProgressBar(update_interval=1))
-    if opt['decay_from'] is not None and opt['decay_from'] < epochs:
-        for optimizer in optimizers.values():
-            trainer.extend(linear_decay(optimizer,
-                                        round(opt['decay_from'] * per_epoch),
-                                        round(epochs * per_epoch)))
+    # The schedules (id warm-up, noise annealing, rate decay), every rank.
+    for extension in schedules.extensions(config, updater, per_epoch):
+        trainer.extend(extension)
     if swaps:
         extend_root(Evaluation(shown, truth, held_out, device,
                                 config['evaluate']['keep_best']))

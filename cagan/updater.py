@@ -1,6 +1,6 @@
 """The training steps: CAGAN's (G's update, then D's) and the supervised
-reference's (G alone, L1 to the true swap), with the schedules they apply
-(id-weight warm-up, annealed instance noise) and the moving average of G."""
+reference's (G alone, L1 to the true swap), and the moving average of G.
+What changes during a run is set from outside (:mod:`cagan.schedules`)."""
 
 import math
 
@@ -15,49 +15,6 @@ from cagan import losses, parallel, precision
 from cagan.optimizers import copy_weights, update_average
 from cagan.data.neutral import NEUTRAL_GREY
 from cagan.errors import NonFiniteLossError
-
-
-def id_weight(gamma_id, iteration, warmup):
-    """gamma_id at ``iteration`` of a linear warm-up:
-    ``gamma_id * min(1, t / warmup)``. The id loss pulls alpha to 0 from
-    the first step, before D can tell which article a person wears; rising
-    slowly, it lets G learn to repaint first.
-
-    Args:
-        gamma_id (float): the id loss's full weight.
-        iteration (int): ``t``, the update being made (1 at the first, as the
-            log counts).
-        warmup (float): iterations to reach ``gamma_id``; 0: no warm-up.
-
-    Returns:
-        float: the weight, ``gamma_id`` itself once warmed up.
-    """
-    if iteration >= warmup:
-        return gamma_id
-    return gamma_id * (iteration / warmup)
-
-
-def noise_level(sigma, iteration, until):
-    """The discriminator's noise at ``iteration`` of a linear annealing:
-    ``sigma * max(0, 1 - t / until)`` (annealed instance noise: Sonderby et
-    al. 2017, "Amortised MAP inference"; Arjovsky and Bottou 2017). The
-    noise blurs real and fake pairs together early, while they share no
-    support, and is gone when D must tell fine details apart.
-
-    Args:
-        sigma (float): the standard deviation at the start.
-        iteration (int): ``t``, the update being made (1 at the first).
-        until (float or None): iterations at which it reaches 0; None:
-            constant ``sigma``.
-
-    Returns:
-        float: the standard deviation, >= 0.
-    """
-    if until is None:
-        return sigma
-    if iteration >= until:
-        return 0.0
-    return sigma * (1.0 - iteration / until)
 
 
 class _GeneratorUpdater(updaters.StandardUpdater):
@@ -163,8 +120,11 @@ class CAGANUpdater(_GeneratorUpdater):
     naming the iteration and the loss, before the update that would use it,
     so the weights (and whatever a snapshot later saves) stay finite.
 
-    Schedules follow the iteration ``t`` (1 at the first update), which
-    snapshots hold, so a resumed run goes on exactly.
+    What changes during a run is read here and set from outside: the id
+    loss's weight ``gamma_id`` and D's noise level ``noise_sigma`` are
+    attributes that the schedules' extensions (:mod:`cagan.schedules`) set
+    before each update; D's noise stream position ``noise_step`` is the
+    updater's, saved in snapshots, so a resumed run draws the same noise.
 
     Args:
         iterator: yields lists of ``(x_i, y_i, y_j)`` triplets, each a
@@ -178,12 +138,8 @@ class CAGANUpdater(_GeneratorUpdater):
         device: where the networks and batches go (``-1``/``'@numpy'``,
             ``0``/``'@cupy:0'``, ...), as in ``StandardUpdater``.
         gamma_adv, gamma_cyc, gamma_id (float): loss weights; the reference
-            article's 1 : 1 : 0.1 by default.
-        id_warmup (float): iterations over which the id weight rises
-            linearly from 0 to ``gamma_id`` (:func:`id_weight`); 0: none.
-        noise_until (float or None): iteration at which D's noise has fallen
-            linearly from D's ``noise_sigma`` to 0 (:func:`noise_level`);
-            None: constant.
+            article's 1 : 1 : 0.1 by default (``gamma_id`` the weight until
+            a schedule sets another).
         gen_ema (cagan.Generator or None): a second generator of the same
             config, float32, holding the moving average of G's weights; it
             starts as G's weights (copied here), moves after every G update
@@ -197,8 +153,7 @@ class CAGANUpdater(_GeneratorUpdater):
 
     def __init__(self, iterator, optimizers, converter=convert.concat_examples,
                  device=None, gamma_adv=1.0, gamma_cyc=1.0, gamma_id=0.1,
-                 id_warmup=0, noise_until=None, gen_ema=None, ema=None,
-                 processes=1, **kwargs):
+                 gen_ema=None, ema=None, processes=1, **kwargs):
         if not isinstance(optimizers, dict) or set(optimizers) != {'gen',
                                                                    'dis'}:
             raise ValueError("CAGANUpdater needs optimizers {'gen': ..., "
@@ -207,11 +162,15 @@ class CAGANUpdater(_GeneratorUpdater):
                          ema, **kwargs)
         self.gamma_adv = gamma_adv
         self.gamma_cyc = gamma_cyc
+        #: The id loss's weight of the next update (a schedule may set it).
         self.gamma_id = gamma_id
-        self.id_warmup = id_warmup
-        self.noise_until = noise_until
-        #: D's noise at the start of an annealing.
+        #: D's noise level of the next update (a schedule may set it).
         self.noise_sigma = self.get_optimizer('dis').target.noise_sigma
+        #: D's noisy passes so far: which draws of its noise stream the
+        #: next update takes (two a step: G's pass through D, and D's own).
+        self.noise_step = 0
+        #: The attributes a schedule sets, reported each update.
+        self.scheduled = set()
         #: The step's gradients in several processes (None: this one).
         self.shared = None
         if processes > 1:
@@ -222,15 +181,9 @@ class CAGANUpdater(_GeneratorUpdater):
     def update_core(self):
         batch = self.get_iterator('main').next()
         arrays = tuple(self.converter(batch, self.input_device))
-        dis = self.get_optimizer('dis').target
-        t = self.iteration + 1
-        schedule = {'gamma_id': (id_weight(self.gamma_id, t, self.id_warmup)
-                                 if self.id_warmup else self.gamma_id),
-                    'noise_step': dis.noise_step}
-        if self.noise_until is not None:
-            # Both G's pass through D and D's own see this step's noise.
-            schedule['noise_sigma'] = noise_level(self.noise_sigma, t,
-                                                  self.noise_until)
+        schedule = {'gamma_id': self.gamma_id,
+                    'noise_sigma': self.noise_sigma,
+                    'noise_step': self.noise_step}
         if self.shared is None:
             values = self.share_grads(arrays, schedule, 0)
         else:
@@ -244,8 +197,8 @@ class CAGANUpdater(_GeneratorUpdater):
         Args:
             arrays (tuple): ``(x_i, y_i, y_j)`` or ``(x_i, y_i, y_j,
                 shown)``, the converter's arrays.
-            schedule (dict): ``gamma_id``, D's ``noise_step`` and, when
-                annealed, ``noise_sigma``: this step's.
+            schedule (dict): this step's ``gamma_id``, ``noise_sigma`` and
+                ``noise_step`` (see the attributes of the same names).
             share (int): which process's share (0 alone): D draws its
                 noise from that process's stream.
 
@@ -261,24 +214,27 @@ class CAGANUpdater(_GeneratorUpdater):
             shown = arrays[3].reshape(-1, 1, 1, 1)
             worn = y_i * shown + NEUTRAL_GREY * (1 - shown)
         dis = self.get_optimizer('dis').target
-        dis.noise_branch = share
-        dis.noise_step = int(schedule['noise_step'])
-        if 'noise_sigma' in schedule:
-            dis.noise_sigma = schedule['noise_sigma']
+        # Two draws of D's noise stream a step: G's pass through D, then
+        # D's own.
+        step, sigma = int(schedule['noise_step']), schedule['noise_sigma']
         with self.type_checks():
             values, x_ij = self.gen_grads(x_i, y_i, y_j, worn,
-                                          schedule['gamma_id'])
-            values.update(self.dis_grads(x_i, y_i, y_j, x_ij))
+                                          schedule['gamma_id'],
+                                          dis.noise(step, share, sigma))
+            values.update(self.dis_grads(x_i, y_i, y_j, x_ij,
+                                         dis.noise(step + 1, share, sigma)))
         return values
 
-    def gen_grads(self, x_i, y_i, y_j, worn=None, gamma_id=None):
+    def gen_grads(self, x_i, y_i, y_j, worn=None, gamma_id=None,
+                  noise=None):
         """G's gradients (only G's: D's weight gradients, which D's own
         half computes afresh, are never computed here).
 
         ``worn`` is what the first pass is shown as the worn article
         (default ``y_i``; see worn-article dropout in
         :class:`~cagan.data.dataset.TripletDataset`); ``gamma_id`` the id
-        loss's weight (default the full ``gamma_id``).
+        loss's weight (default :attr:`gamma_id`); ``noise`` D's noise
+        (:class:`cagan.links.discriminator.Noise`; None: none).
 
         Returns:
             tuple: ``{'gen/loss', 'gen/loss_adv', 'gen/loss_cyc',
@@ -289,7 +245,8 @@ class CAGANUpdater(_GeneratorUpdater):
         gen, dis = gen_opt.target, self.get_optimizer('dis').target
         x_ij, alpha = gen.swap(x_i, y_i if worn is None else worn, y_j)
         x_iji, _ = gen.swap(x_ij, y_j, y_i)
-        loss_adv = losses.adversarial_real(dis(F.concat((x_ij, y_j))))
+        loss_adv = losses.adversarial_real(dis(F.concat((x_ij, y_j)),
+                                               noise=noise))
         loss_cyc = losses.cycle_loss(x_i, x_iji)
         loss_id = losses.id_loss(alpha)
         loss = losses.gen_loss(loss_adv, loss_cyc, loss_id, self.gamma_adv,
@@ -302,9 +259,9 @@ class CAGANUpdater(_GeneratorUpdater):
         return ({k: float(v.array) for k, v in values.items()},
                 x_ij.array)
 
-    def dis_grads(self, x_i, y_i, y_j, x_ij):
+    def dis_grads(self, x_i, y_i, y_j, x_ij, noise=None):
         """D's gradients on the real, fake and mismatched pairs, on arrays
-        (no graph reaches G).
+        (no graph reaches G), with D's ``noise`` (None: none).
 
         Returns:
             dict: ``dis/loss``, ``dis/loss_real``, ``dis/loss_fake``,
@@ -316,7 +273,8 @@ class CAGANUpdater(_GeneratorUpdater):
         pairs = xp.concatenate((xp.concatenate((x_i, y_i), axis=1),
                                 xp.concatenate((x_ij, y_j), axis=1),
                                 xp.concatenate((x_i, y_j), axis=1)), axis=0)
-        d_real, d_fake, d_wrong = F.split_axis(dis(pairs), 3, axis=0)
+        d_real, d_fake, d_wrong = F.split_axis(dis(pairs, noise=noise), 3,
+                                               axis=0)
         loss, real, fake, wrong = losses.dis_loss(d_real, d_fake, d_wrong)
         dis.cleargrads()
         loss.backward(loss_scale=precision.loss_scale(dis_opt))
@@ -337,9 +295,11 @@ class CAGANUpdater(_GeneratorUpdater):
         self.average()
         self._check_finite('dis', dis)
         dis_opt.update()
-        if self.id_warmup:
+        if schedule['noise_sigma']:
+            self.noise_step += 2
+        if 'gamma_id' in self.scheduled:
             gen['gamma_id'] = schedule['gamma_id']
-        if self.noise_until is not None:
+        if 'noise_sigma' in self.scheduled:
             dis['noise_sigma'] = schedule['noise_sigma']
         chainer.report(gen, gen_opt.target)
         chainer.report(dis, dis_opt.target)
@@ -356,8 +316,7 @@ class CAGANUpdater(_GeneratorUpdater):
         a resumed run draws the same noise as an uninterrupted one (its
         annealed level follows from the iteration)."""
         super().serialize(serializer)
-        dis = self.get_optimizer('dis').target
-        dis.noise_step = int(serializer('dis_noise_step', dis.noise_step))
+        self.noise_step = int(serializer('dis_noise_step', self.noise_step))
 
 
 class SupervisedUpdater(_GeneratorUpdater):

@@ -41,7 +41,7 @@ def make_updater(config, device, precision='float32'):
     """The config's training step on ``device``: seeded networks (D's noise
     off, so that CPU and device draw nothing different) and one fixed
     batch of random triplets."""
-    config = config_module.resolve({'model': {'noise_sigma': 0.0}},
+    config = config_module.resolve({'model': {'dis': {'noise_sigma': 0.0}}},
                                    'the device check', base=config)
     with cagan.precision.building(precision):
         gen = run.make_generator(config, seed=0)

@@ -193,10 +193,8 @@ def check_folders(planned):
         saved = one.folder / run.CONFIG_NAME
         if not saved.is_file():
             continue
-        previous = config_module.load(saved)
-        changed = sorted('{}.{}'.format(s, k) for s in one.config
-                         for k in one.config[s]
-                         if previous[s][k] != one.config[s][k])
+        previous = config_module.load(saved, saved=True)
+        changed = config_module.differences(previous, one.config)
         if changed:
             raise ConfigError(
                 '{} holds a run of another config (differs in {}): give '
@@ -330,9 +328,8 @@ def summarize(scores):
 def describe(overrides):
     """The keys a variant changes, as ``section.key=value`` text
     (``(base)`` for none)."""
-    flat = ['{}.{}={}'.format(section, key, _plain(value))
-            for section, keys in overrides.items()
-            for key, value in keys.items()]
+    flat = ['{}={}'.format(key, _plain(value))
+            for key, value in config_module.flatten(overrides).items()]
     return ', '.join(flat) or '(base)'
 
 

@@ -25,7 +25,7 @@ from chainer.training import extensions
 
 import cagan.precision
 from cagan import config as config_module
-from cagan import inference, run, training
+from cagan import inference, run, schedules, training
 from cagan.data import dataset
 from cagan.experiments import flops
 from cagan.errors import CaganError, ConfigError, DataError
@@ -144,11 +144,12 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                       for _ in range(3)) for _ in range(per_rank)]
     iterator = iterators.SerialIterator(triplets, len(triplets),
                                         shuffle=False)
-    # The config's step, as training wires it (its schedules at a run's
-    # start: the timed steps are a run's first).
+    # The config's step, as training wires it, with its schedules' values
+    # at a run's start (the timed steps are a run's first).
     updater = training.make_step(config, gen, dis, iterator, device,
-                                 precision, comm, processes,
-                                 per_epoch=_per_epoch(config))
+                                 precision, comm, processes)
+    schedules.apply(schedules.extensions(config, updater, _per_epoch(config)),
+                    updater)
     dtype = gen.c0.W.dtype
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
@@ -269,10 +270,10 @@ def check_peer(config):
         cagan.errors.ConfigError: spectral normalisation, or inputs
             injected into D.
     """
-    model = config['model']
+    dis = config['model']['dis']
     lacking = [name for name, used in (
-        ('model.spectral_norm', model['spectral_norm']),
-        ("model.inject 'both'", model['inject'] == 'both')) if used]
+        ('model.dis.spectral_norm', dis['spectral_norm']),
+        ('model.dis.inject', dis['inject'])) if used]
     if lacking:
         raise ConfigError('the PyTorch peer does not build {}: compare a '
                           'config without it'.format(', '.join(lacking)))
@@ -353,9 +354,9 @@ def training_phases(config, epochs=1, device='@numpy', processes=1):
         ``wall_s`` (the whole run, setup included).
     """
     overrides = {'train': {'epochs': epochs}}
-    decay = config['optimizer'].get('decay_from')
+    decay = config['schedule']['decay_from']
     if decay is not None and decay >= epochs:
-        overrides['optimizer'] = {'decay_from': max(0, epochs - 1)}
+        overrides['schedule'] = {'decay_from': max(0, epochs - 1)}
     config = config_module.resolve(overrides, 'the phases run', base=config)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()

@@ -142,17 +142,17 @@ def build(config):
     inputs injected into D.
     """
     data, model, opt = config['data'], config['model'], config['optimizer']
+    gen, dis = model['gen'], model['dis']
     lacking = [name for name, used in (
-        ('model.spectral_norm', model['spectral_norm']),
-        ("model.inject 'both'", model['inject'] == 'both')) if used]
+        ('model.dis.spectral_norm', dis['spectral_norm']),
+        ('model.dis.inject', dis['inject'])) if used]
     if lacking:
         raise ValueError('the PyTorch peer does not build {}: compare a '
                          'config without it'.format(', '.join(lacking)))
     h, w = data['size']
     torch.manual_seed(0)
-    gen = Generator(model['ch'], model['inject'] == 'gen', model['upsample'])
-    dis = Discriminator(model['ch'], model['head'], (h, w),
-                        model['noise_sigma'])
+    gen = Generator(model['ch'], gen['inject'], gen['upsample'])
+    dis = Discriminator(model['ch'], dis['head'], (h, w), dis['noise_sigma'])
     for module in (gen, dis):
         for p in module.parameters():
             if p.dim() == 4:

@@ -1,3 +1,5 @@
+import collections
+
 import chainer
 import chainer.functions as F
 import chainer.links as L
@@ -12,6 +14,22 @@ from cagan.links.connection import Convolution2D
 from cagan.links.instance_normalization import InstanceNormalization
 
 HEADS = ('linear', 'patch', 'patch16')
+
+
+class Noise(collections.namedtuple('Noise', ('sigma', 'step', 'branch'))):
+    """The noise of one forward pass of a :class:`Discriminator`.
+
+    Attributes:
+        sigma (float): its standard deviation (> 0).
+        step (int): which of the stream's draws: the noise of ``step``
+            depends only on the link's noise seed and ``step``, so a resumed
+            run that passes the same steps draws the same noise.
+        branch (int): which process of a shared step draws
+            (:mod:`cagan.parallel`): each but the first (0) has a stream of
+            its own.
+    """
+
+    __slots__ = ()
 
 
 class Discriminator(chainer.Chain):
@@ -33,13 +51,17 @@ class Discriminator(chainer.Chain):
       ``c3`` and ``bn3``): ``(B, 1, H/16, W/16)``, 8x6 logits at 128x96.
       ``c4`` and ``bn4`` are not built; sizes need only be multiples of 16.
 
-    In train mode, Gaussian noise of standard deviation ``noise_sigma`` is
-    added to the input and after every convolution (after its norm), as the
-    reference article's ``add_noise``. The reference article drew float64 noise from NumPy's global
-    RandomState, which Chainer cast back to float32; here it is drawn in the
-    activations' dtype from this link's own generator, seeded by ``seed`` or
-    :meth:`seed_noise`, on the device the link lives on (on the CPU by
-    :mod:`cagan.kernels.noise`). No noise in test mode.
+    Gaussian noise (the reference article's ``add_noise``, on the input
+    and after every convolution, after its norm) is the forward pass's
+    argument: ``dis(x, noise=dis.noise(step))`` draws it at standard
+    deviation ``noise_sigma`` (or a scheduled one), ``dis(x)`` adds none.
+    The training step says which draws of the link's noise stream each pass
+    takes (:class:`Noise`), as StyleGAN2's ``noise_mode`` is passed, so
+    the link holds no step state. The reference article drew float64 noise
+    from NumPy's global RandomState, which Chainer cast back to float32;
+    here it is drawn in the activations' dtype from the link's stream,
+    seeded by ``seed`` or :meth:`seed_noise`, on the device the link lives
+    on (on the CPU by :mod:`cagan.kernels.noise`).
 
     The reference article's sigmoid is not applied: the losses take logits, where the
     binary cross-entropy is stable for any value. Parameter names are the
@@ -135,31 +157,31 @@ class Discriminator(chainer.Chain):
                     link.add_hook(SpectralNormalization(rng))
 
     def seed_noise(self, seed):
-        """Restart the noise from ``seed`` (None: fresh entropy).
+        """Restart the noise stream from ``seed`` (None: fresh entropy).
 
         ``Discriminator(seed=s)`` starts from ``seed_noise(s)``; the noise
         stream is a child of ``s``, independent of the initial weights.
         """
         self._noise_seed = numpy.random.SeedSequence(seed).spawn(1)[0]
         self._noise_rngs = {}
-        #: Noisy forward passes so far. The noise of pass ``k`` depends only
-        #: on the seed and ``k``, so saving this number (the updater puts it
-        #: in snapshots) is enough to resume the exact noise stream.
-        self.noise_step = 0
-        #: Which process of a shared step draws (:mod:`cagan.parallel`):
-        #: each but the first draws from a stream of its own.
-        self.noise_branch = 0
 
-    def _noise_rng(self, x):
+    def noise(self, step, branch=0, sigma=None):
+        """The :class:`Noise` of a forward pass at the ``step``-th draws of
+        the stream, at ``sigma`` (default: the link's ``noise_sigma``); None
+        when that is 0."""
+        sigma = self.noise_sigma if sigma is None else sigma
+        return Noise(sigma, step, branch) if sigma else None
+
+    def _noise_rng(self, x, noise):
         device = backend.get_device_from_array(x)
-        key = (device.name, self.noise_step, self.noise_branch)
+        key = (device.name, noise.step, noise.branch)
         rng = self._noise_rngs.get(key)
         if rng is None:
             # Branch 0 is the stream of a single process.
-            branch = (self.noise_branch,) if self.noise_branch else ()
+            branch = (noise.branch,) if noise.branch else ()
             sequence = numpy.random.SeedSequence(
                 self._noise_seed.entropy,
-                spawn_key=self._noise_seed.spawn_key + (self.noise_step,)
+                spawn_key=self._noise_seed.spawn_key + (noise.step,)
                 + branch)
             if device.xp is numpy:
                 rng = numpy.random.default_rng(sequence)
@@ -171,28 +193,27 @@ class Discriminator(chainer.Chain):
             self._noise_rngs = {key: rng}
         return rng
 
-    def _noisy(self):
-        return bool(chainer.config.train and self.noise_sigma)
-
-    def _add_noise(self, h):
-        if not self._noisy():
+    def _add_noise(self, h, noise):
+        if noise is None:
             return h
-        rng = self._noise_rng(h.array)
-        sigma = h.dtype.type(self.noise_sigma)
+        rng = self._noise_rng(h.array, noise)
+        sigma = h.dtype.type(noise.sigma)
         if isinstance(rng, numpy.random.Generator):
             return AddNoise(rng, sigma).apply((h,))[0]
         # CuPy draws float32 and float64 only.
-        noise = rng.standard_normal(h.shape, dtype=numpy.promote_types(
+        drawn = rng.standard_normal(h.shape, dtype=numpy.promote_types(
             h.dtype, numpy.float32))
-        noise *= sigma
-        return h + noise.astype(h.dtype, copy=False)
+        drawn *= sigma
+        return h + drawn.astype(h.dtype, copy=False)
 
-    def forward(self, x):
+    def forward(self, x, noise=None):
         """Score (human, article) pairs.
 
         Args:
             x: ``(B, 6, H, W)`` float32, the channel concatenation of a human
                 image and an article image, each RGB in [0, 1].
+            noise (Noise or None): this pass's noise (:meth:`noise`); None:
+                none.
 
         Returns:
             ~chainer.Variable: logits in ``x``'s dtype (log-odds that the
@@ -207,23 +228,21 @@ class Discriminator(chainer.Chain):
         # Computed in the weights' dtype (float16 under mixed precision, see
         # cagan.precision); the logits come back in the caller's.
         dtype = x.dtype
-        x = self._add_noise(F.cast(x, self.c0.W.dtype))
+        x = self._add_noise(F.cast(x, self.c0.W.dtype), noise)
         # The (noisy) pair at each size a layer reads, pooled once per call.
         copies = pyramid(x, self.n_down) if self.inject else None
-        h = leaky_relu(self._add_noise(self.c0(x)))
+        h = leaky_relu(self._add_noise(self.c0(x), noise))
         layers = [(self.c1, self.bn1), (self.c2, self.bn2),
                   (self.c3, self.bn3)]
         if self.head != 'patch16':
             layers.append((self.c4, self.bn4))
         for k, (conv, norm) in enumerate(layers, 1):
             h = conv(beside(h, copies, 1 << k))
-            if self._noisy():
-                h = leaky_relu(self._add_noise(norm(h)))
+            if noise is not None:
+                h = leaky_relu(self._add_noise(norm(h), noise))
             else:
                 # The same, with the activation in the norm's pass.
                 h = norm(h, activation=leaky_relu)
-        if self._noisy():
-            self.noise_step += 1
         if self.head == 'linear':
             return F.cast(self.l4(h), dtype)
         return F.cast(self.c5(beside(h, copies, 1 << self.n_down)), dtype)
