@@ -25,7 +25,7 @@ def base(tmp_path_factory):
     path = folder / 'base.yaml'
     path.write_text(yaml.safe_dump({
         'data': {'root': str(folder / 'data'), 'size': '64x32'},
-        'model': {'ch': 8, 'head': 'patch'},
+        'model': {'ch': 8, 'dis': {'head': 'patch'}},
         'train': {'batch': 4, 'epochs': 1},
         'preview': {'humans': 2, 'articles': 2},
         'evaluate': {'swaps': 4},
@@ -133,8 +133,8 @@ def test_a_finished_run_resumes_at_its_end_and_stops_at_once(tmp_path, base):
 
 
 @pytest.mark.parametrize('variants, words', [
-    ({'good': {}, 'bad': {'model': {'inject': 'everywhere'}}},
-     'variant bad: model.inject: expected one of none, gen, both'),
+    ({'good': {}, 'bad': {'model': {'gen': {'inject': 'everywhere'}}}},
+     'variant bad: model.gen.inject: expected true or false'),
     ({'typo': {'modle': {'ch': 8}}}, 'variant typo: unknown section'),
     ({'a/b': {}}, "variant 'a/b': a name is"),
     ({}, 'variants: expected names'),
@@ -173,7 +173,7 @@ def test_other_mistakes_are_one_line(tmp_path, base, capsys):
 
 
 # The demo's ablation trains each variant half the demo's length.
-HALF_LENGTH = {'optimizer': {'decay_from': 7}, 'train': {'epochs': 11},
+HALF_LENGTH = {'schedule': {'decay_from': 7}, 'train': {'epochs': 11},
                'evaluate': {'keep_best': True}}
 
 
@@ -190,11 +190,11 @@ def test_the_default_folder_and_the_shipped_files():
                               HALF_LENGTH if name == 'demo' else None)
         assert plan.variants['combined'][1] == shipped
         reference = plan.variants['reference'][1]
-        assert reference['model']['inject'] == 'none'
+        assert not reference['model']['gen']['inject']
         assert reference['optimizer']['ema'] is None
         supervised = plan.variants['supervised'][1]
         assert supervised['train']['mode'] == 'supervised'
-        assert supervised['model']['inject'] == shipped['model']['inject']
+        assert supervised['model']['gen'] == shipped['model']['gen']
     showcase = yaml.safe_load((ROOT / 'configs' /
                                'ablation-showcase.yaml').read_text())
     demo = yaml.safe_load((ROOT / 'configs' / 'ablation-demo.yaml')

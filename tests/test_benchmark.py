@@ -67,9 +67,10 @@ def test_the_peer_is_given_the_resolved_config(tmp_path):
     assert said['argv'][-2:] == ['--steps', '3']
     # JSON has lists where the resolved config has tuples.
     assert said['config'] == json.loads(json.dumps(demo))
-    spectral = config.resolve({'model': {'spectral_norm': True}}, 'test')
+    spectral = config.resolve({'model': {'dis': {'spectral_norm': True}}},
+                              'test')
     with pytest.raises(ConfigError, match='does not build '
-                       'model.spectral_norm'):
+                       'model.dis.spectral_norm'):
         benchmark.peer_step(sys.executable, spectral, 1, script=speaking)
     assert benchmark.PEER.is_file()
 
@@ -90,7 +91,7 @@ def test_the_phases_of_a_short_run_add_up(tmp_path):
     synthetic.write_dataset(root, 24, size=(40, 30), seed=0, test_pairs=4)
     resolved = config.resolve({
         'data': {'root': str(root), 'size': [64, 32]},
-        'model': {'ch': 8}, 'optimizer': {'decay_from': 3},
+        'model': {'ch': 8}, 'schedule': {'decay_from': 3},
         'train': {'batch': 4, 'epochs': 5, 'snapshot_every': 2},
         'preview': {'every': 2, 'humans': 2, 'articles': 3}}, 'test')
     phases = benchmark.training_phases(resolved, epochs=1)

@@ -68,7 +68,7 @@ def test_fewer_swaps_asked_than_there_are(model, truth_data):
 
 
 @pytest.mark.parametrize('model_keys', [
-    {}, {'inject': 'gen', 'upsample': 'resize'}])
+    {}, {'gen': {'inject': True, 'upsample': 'resize'}}])
 def test_the_untrained_generator_is_a_fresh_runs_start(tmp_path, truth_data,
                                                        model_keys):
     resolved = config.resolve({'data': {'root': str(truth_data),

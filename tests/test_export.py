@@ -26,15 +26,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZE = (32, 16)
 #: Every option that changes the generator's graph.
 OPTIONS = {'reference': {},
-           'inject and resize': {'inject': 'gen', 'upsample': 'resize'},
-           'inject': {'inject': 'both'},
+           'inject and resize': {'inject': True, 'upsample': 'resize'},
+           'inject': {'inject': True},
            'resize': {'upsample': 'resize'}}
 
 
-def tiny(model_options):
+def tiny(gen_options):
     return config.resolve({'data': {'size': list(SIZE)},
-                           'model': dict({'ch': 16}, **model_options)},
-                          'test')
+                           'model': {'ch': 16, 'gen': gen_options}}, 'test')
 
 
 def trained_like(gen, seed=1):
@@ -113,7 +112,7 @@ finally:
 @pytest.fixture(scope='module')
 def run_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp('run')
-    resolved = tiny({'inject': 'gen', 'upsample': 'resize'})
+    resolved = tiny({'inject': True, 'upsample': 'resize'})
     config.save(resolved, folder / run.CONFIG_NAME)
     chainer.serializers.save_npz(
         str(folder / 'gen_epoch_1.npz'),

@@ -67,7 +67,7 @@ def test_only_a_first_layer_reads_data_alone():
 @pytest.mark.parametrize('head', ['linear', 'patch16'])
 def test_a_step_is_two_generator_passes_and_four_discriminator_ones(head):
     resolved = config.resolve({'data': {'size': [H, W]},
-                               'model': {'ch': CH, 'head': head},
+                               'model': {'ch': CH, 'dis': {'head': head}},
                                'train': {'batch': 3}}, 'test')
     g = gen_by_hand(False)
     first = H // 2 * (W // 2) * 9 * (CH // 8) * 16  # needs no input grad

@@ -142,27 +142,39 @@ def test_the_biases_instance_norm_cancels_follow_the_structure():
         '/c1/b', '/c2/b', '/c3/b'}
 
 
-def test_noise_only_in_train_mode_float32_and_seeded(rng):
+def test_noise_is_the_forward_passs_argument_float32_and_seeded(rng):
     pair = rng.random((2, 6, 64, 64), dtype=numpy.float32)
     dis = Discriminator(ch=8, size=64, seed=1)
     quiet = Discriminator(ch=8, size=64, noise_sigma=0)
     quiet.copyparams(dis)
-    with chainer.using_config('train', False):
-        a, b = dis(pair).array, dis(pair).array
-    numpy.testing.assert_array_equal(a, b)
+    assert quiet.noise(0) is None and dis.noise(3, 1) == (0.2, 3, 1)
     with chainer.using_config('train', True):
-        numpy.testing.assert_array_equal(quiet(pair).array, a)
-        noisy1, noisy2 = dis(pair).array, dis(pair).array
+        a, b = dis(pair).array, dis(pair).array  # no noise asked: none
+        numpy.testing.assert_array_equal(a, b)
+        numpy.testing.assert_array_equal(quiet(pair, noise=quiet.noise(0))
+                                         .array, a)
+        noisy1 = dis(pair, noise=dis.noise(0)).array
+        noisy2 = dis(pair, noise=dis.noise(1)).array
+        other_branch = dis(pair, noise=dis.noise(0, branch=1)).array
+        # The same draws for the same step, twice in a row: the link
+        # keeps no count.
+        for _ in range(2):
+            numpy.testing.assert_array_equal(
+                dis(pair, noise=dis.noise(0)).array, noisy1)
     assert not numpy.array_equal(noisy1, a)
     assert not numpy.array_equal(noisy1, noisy2)
-    # Same seed, same draws: a restarted generator repeats the first call.
-    dis.seed_noise(1)
-    with chainer.using_config('train', True):
-        numpy.testing.assert_array_equal(dis(pair).array, noisy1)
+    assert not numpy.array_equal(noisy1, other_branch)
+    # Same seed, same draws; in test mode too, when asked.
+    again = Discriminator(ch=8, size=64, seed=1)
+    with chainer.using_config('train', False):
+        numpy.testing.assert_array_equal(
+            again(pair, noise=again.noise(0)).array, noisy1)
     h = chainer.Variable(numpy.zeros((1000, 8), numpy.float32))
-    noise = dis._add_noise(h).array
+    noise = dis._add_noise(h, dis.noise(5)).array
     assert noise.dtype == numpy.float32
     assert abs(float(noise.std()) - 0.2) < 0.01
+    half = dis._add_noise(h, dis.noise(5, sigma=0.1)).array
+    testing.assert_allclose(half, noise / 2)
 
 
 @pytest.mark.parametrize('kwargs, words', [
@@ -236,7 +248,8 @@ def test_discriminator_options_shapes_and_gradients(rng, head, size, logits,
                         spectral_norm=spectral_norm)
     pair = rng.random((2, 6) + size, dtype=numpy.float32)
     dis.cleargrads()
-    out = dis(pair)  # train mode: noise, and a power iteration
+    # Train mode: a power iteration; and noise.
+    out = dis(pair, noise=dis.noise(0))
     assert out.shape == logits and out.dtype == numpy.float32
     F.sum(out ** 2).backward()
     testing.assert_gradients_as_the_maths_says(dis, pair)
@@ -460,11 +473,11 @@ def test_spectral_norm_vectors_are_saved_and_loaded(tmp_path, rng):
     numpy.testing.assert_array_equal(again.c3.W_u, dis.c3.W_u)
     # Resumed: the same noise and the same power iterations from here on.
     again.seed_noise(0)
-    again.noise_step = dis.noise_step
     with chainer.using_config('train', True):
-        for _ in range(2):
-            numpy.testing.assert_array_equal(again(pair).array,
-                                             dis(pair).array)
+        for step in range(2):
+            numpy.testing.assert_array_equal(
+                again(pair, noise=again.noise(step)).array,
+                dis(pair, noise=dis.noise(step)).array)
     for name in ('c0', 'c1', 'c2', 'c3', 'c4', 'l4'):
         numpy.testing.assert_array_equal(again[name].W_u, dis[name].W_u)
     # Weights saved without it do not pass for a normalised network's.
@@ -497,12 +510,13 @@ def test_options_under_mixed_precision(rng):
                if not n.startswith('/bn0/'))
 
 
-@pytest.mark.parametrize('inject, gen_copies, dis_copies', [
-    ('none', False, False), ('gen', True, False), ('both', True, True)])
-def test_config_keys_build_the_options(inject, gen_copies, dis_copies):
+@pytest.mark.parametrize('gen_copies, dis_copies', [
+    (False, False), (True, False), (False, True), (True, True)])
+def test_config_keys_build_the_options(gen_copies, dis_copies):
     config = resolve({'data': {'size': '32x32'}, 'model': {
-        'ch': 8, 'inject': inject, 'upsample': 'resize', 'head': 'patch16',
-        'spectral_norm': True}}, 'test')
+        'ch': 8, 'gen': {'inject': gen_copies, 'upsample': 'resize'},
+        'dis': {'head': 'patch16', 'spectral_norm': True,
+                'inject': dis_copies}}}, 'test')
     gen, dis = make_generator(config, seed=0), make_discriminator(config)
     assert gen.inject == gen_copies and dis.inject == dis_copies
     assert isinstance(gen.dc0, ResizeConvolution2D)

@@ -50,7 +50,7 @@ def test_shared_gradients_are_the_whole_batchs(processes, gen_options):
     alone = shared_updater(1, gen_options=gen_options)
     shared = shared_updater(processes, gen_options=gen_options)
     arrays = batch()
-    schedule = {'gamma_id': 0.1, 'noise_step': 0}
+    schedule = {'gamma_id': 0.1, 'noise_sigma': 0.0, 'noise_step': 0}
     try:
         expected = alone.share_grads(arrays, schedule, 0)
         got = shared.shared(arrays, schedule)
@@ -120,17 +120,16 @@ def test_helpers_draw_noise_of_their_own():
 
         def work(arrays, schedule, share):
             values = updater.share_grads(arrays, schedule, share)
-            dis = updater.get_optimizer('dis').target
-            values['branch'] = float(dis.noise_branch)
+            values['branch'] = float(share)
             return values
 
         updater.shared.work = work
         x = batch()
         # The same rows in both shares: only the noise tells them apart.
         arrays = tuple(numpy.concatenate([a[:2], a[:2]]) for a in x)
-        one = updater.share_grads(tuple(a[:2] for a in x),
-                                  {'gamma_id': 0.1, 'noise_step': 0}, 0)
-        both = updater.shared(arrays, {'gamma_id': 0.1, 'noise_step': 0})
+        schedule = {'gamma_id': 0.1, 'noise_sigma': 0.5, 'noise_step': 0}
+        one = updater.share_grads(tuple(a[:2] for a in x), schedule, 0)
+        both = updater.shared(arrays, schedule)
         assert both['branch'] == 0.5          # shares 0 and 1
         assert both['dis/loss'] != pytest.approx(one['dis/loss'], rel=1e-6)
     finally:

@@ -23,8 +23,7 @@ from tests.helpers import tiny_config
 
 #: Every stabiliser of the CAGAN step on, at a tiny run's scale.
 STABILISERS = {'optimizer': {'ema': 0.9, 'dis_lr': 1e-3},
-               'loss': {'id_warmup': 1.5},
-               'model': {'noise_until': 1}}
+               'schedule': {'id_warmup': 1.5, 'noise_until': 1}}
 
 
 def test_the_last_iteration_is_logged_whatever_log_every(tmp_path,

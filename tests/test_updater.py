@@ -10,12 +10,12 @@ import pytest
 from chainer import iterators, training
 
 import cagan.precision
-from cagan import Discriminator, Generator, losses, testing
+from cagan import Discriminator, Generator, losses, schedules, testing
 from cagan.errors import NonFiniteLossError
-from cagan.optimizers import (average_decay, linear_decay, make_adam,
+from cagan.optimizers import (average_decay, make_adam,
                               master_weights, update_average)
-from cagan.updater import (CAGANUpdater, SupervisedUpdater, id_weight,
-                           noise_level)
+from cagan.schedules import StepValue, id_weight, linear_decay, noise_level
+from cagan.updater import CAGANUpdater, SupervisedUpdater
 from tests.helpers import UPDATER_SIZE as SIZE
 from tests.helpers import KEYS, make_updater, params, step, triplets
 
@@ -340,8 +340,21 @@ def test_id_weight_warms_up_linearly():
         [0.08, 0.16, 0.2])
 
 
+def scheduled(updater, *step_values):
+    """``updater`` with schedules set before each update, as a trainer's
+    extensions set them."""
+    update = updater.update
+
+    def scheduled_update():
+        schedules.apply(step_values, updater)
+        update()
+    updater.update = scheduled_update
+    return updater
+
+
 def test_the_updater_uses_and_reports_the_warmed_up_weight():
-    updater = make_updater(id_warmup=4)
+    updater = scheduled(make_updater(), StepValue(
+        'gamma_id', lambda t: id_weight(0.1, t, 4)))
     for t in (1, 2):
         values = step(updater)
         assert values['gen/gamma_id'] == pytest.approx(0.025 * t)
@@ -358,15 +371,19 @@ def test_noise_level_anneals_linearly_to_zero():
 
 
 def test_the_updater_anneals_the_discriminators_noise():
-    updater = make_updater(noise_until=2)
+    updater = scheduled(make_updater(), StepValue(
+        'noise_sigma', lambda t: noise_level(0.2, t, 2)))
     dis = updater.get_optimizer('dis').target
     assert step(updater)['dis/noise_sigma'] == pytest.approx(0.1)
-    assert dis.noise_sigma == pytest.approx(0.1)
+    assert updater.noise_sigma == pytest.approx(0.1)
+    assert dis.noise_sigma == 0.2  # the link's own level stays
     # G's pass through D and D's own pass drew noise.
-    assert dis.noise_step == 2
+    assert updater.noise_step == 2
     assert step(updater)['dis/noise_sigma'] == 0.0
-    assert dis.noise_step == 2  # no noise: the stream stays where it was
-    assert 'dis/noise_sigma' not in step(make_updater())
+    assert updater.noise_step == 2  # no noise: the stream stays where it was
+    unscheduled = make_updater()
+    assert 'dis/noise_sigma' not in step(unscheduled)
+    assert unscheduled.noise_step == 2
 
 
 def truth_batch(n=4, size=32):

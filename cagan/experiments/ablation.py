@@ -11,7 +11,7 @@ it changes (``{}``: the base, with ``start``)::
     seeds: [0, 1]
     variants:
       reference: {}
-      resize: {model: {upsample: resize}}
+      resize: {model: {gen: {upsample: resize}}}
       ema: {optimizer: {ema: 0.999}}
 
 :func:`load` checks all of it before anything runs; :func:`run_all` trains

@@ -163,7 +163,6 @@ class Discriminator(chainer.Chain):
         stream is a child of ``s``, independent of the initial weights.
         """
         self._noise_seed = numpy.random.SeedSequence(seed).spawn(1)[0]
-        self._noise_rngs = {}
 
     def noise(self, step, branch=0, sigma=None):
         """The :class:`Noise` of a forward pass at the ``step``-th draws of
@@ -173,30 +172,28 @@ class Discriminator(chainer.Chain):
         return Noise(sigma, step, branch) if sigma else None
 
     def _noise_rng(self, x, noise):
+        """A generator of ``noise``'s draws, on ``x``'s device: one per
+        forward pass, whose layers draw from it in turn."""
         device = backend.get_device_from_array(x)
-        key = (device.name, noise.step, noise.branch)
-        rng = self._noise_rngs.get(key)
-        if rng is None:
-            # Branch 0 is the stream of a single process.
-            branch = (noise.branch,) if noise.branch else ()
-            sequence = numpy.random.SeedSequence(
-                self._noise_seed.entropy,
-                spawn_key=self._noise_seed.spawn_key + (noise.step,)
-                + branch)
-            if device.xp is numpy:
-                rng = numpy.random.default_rng(sequence)
-            else:
-                # CuPy's RandomState takes the same standard_normal call.
-                with chainer.using_device(device):
-                    rng = device.xp.random.RandomState(
-                        int(sequence.generate_state(1)[0]))
-            self._noise_rngs = {key: rng}
-        return rng
+        # Branch 0 is the stream of a single process.
+        branch = (noise.branch,) if noise.branch else ()
+        sequence = numpy.random.SeedSequence(
+            self._noise_seed.entropy,
+            spawn_key=self._noise_seed.spawn_key + (noise.step,) + branch)
+        if device.xp is numpy:
+            return numpy.random.default_rng(sequence)
+        # CuPy's RandomState takes the same standard_normal call.
+        with chainer.using_device(device):
+            return device.xp.random.RandomState(
+                int(sequence.generate_state(1)[0]))
 
-    def _add_noise(self, h, noise):
+    def _add_noise(self, h, noise, rng=None):
+        """``h`` plus ``noise``'s next draws from ``rng`` (default: a new
+        generator at the start of ``noise``'s draws)."""
         if noise is None:
             return h
-        rng = self._noise_rng(h.array, noise)
+        if rng is None:
+            rng = self._noise_rng(h.array, noise)
         sigma = h.dtype.type(noise.sigma)
         if isinstance(rng, numpy.random.Generator):
             return AddNoise(rng, sigma).apply((h,))[0]
@@ -228,10 +225,12 @@ class Discriminator(chainer.Chain):
         # Computed in the weights' dtype (float16 under mixed precision, see
         # cagan.precision); the logits come back in the caller's.
         dtype = x.dtype
-        x = self._add_noise(F.cast(x, self.c0.W.dtype), noise)
+        x = F.cast(x, self.c0.W.dtype)
+        rng = None if noise is None else self._noise_rng(x.array, noise)
+        x = self._add_noise(x, noise, rng)
         # The (noisy) pair at each size a layer reads, pooled once per call.
         copies = pyramid(x, self.n_down) if self.inject else None
-        h = leaky_relu(self._add_noise(self.c0(x), noise))
+        h = leaky_relu(self._add_noise(self.c0(x), noise, rng))
         layers = [(self.c1, self.bn1), (self.c2, self.bn2),
                   (self.c3, self.bn3)]
         if self.head != 'patch16':
@@ -239,7 +238,7 @@ class Discriminator(chainer.Chain):
         for k, (conv, norm) in enumerate(layers, 1):
             h = conv(beside(h, copies, 1 << k))
             if noise is not None:
-                h = leaky_relu(self._add_noise(norm(h), noise))
+                h = leaky_relu(self._add_noise(norm(h), noise, rng))
             else:
                 # The same, with the activation in the norm's pass.
                 h = norm(h, activation=leaky_relu)

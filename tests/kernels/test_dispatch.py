@@ -20,6 +20,7 @@ from chainer.functions.normalization import group_normalization
 
 from cagan import Discriminator, Generator, kernels, testing
 from cagan.errors import CaganError
+from cagan.graph import function_nodes
 from cagan.kernels import activation, connection, noise, normalization
 from tests.kernels.helpers import values
 
@@ -106,28 +107,20 @@ def test_the_default_comes_from_the_environment(value, module):
 
 def node_counts(*outputs):
     """The function nodes of the graphs that made ``outputs``, by class."""
-    counts = collections.Counter()
-    seen = set()
-    stack = [y.creator_node for y in outputs]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        counts[type(node)] += 1
-        stack.extend(v.creator_node for v in node.inputs)
-    return counts
+    return collections.Counter(type(node) for y in outputs
+                               for node in function_nodes(y))
 
 
 def network_nodes(rng, value):
     """Node counts of a generator's and a discriminator's forward passes
     (noise on), the switch at ``value``."""
     with switch(value):
+        dis = Discriminator(ch=8, size=64, seed=0)
         return node_counts(
             Generator(ch=8, size=32, seed=0)(
                 rng.random((1, 9, 32, 32), dtype=numpy.float32)),
-            Discriminator(ch=8, size=64, seed=0)(
-                rng.random((1, 6, 64, 64), dtype=numpy.float32)))
+            dis(rng.random((1, 6, 64, 64), dtype=numpy.float32),
+                noise=dis.noise(0)))
 
 
 # Layers of both networks: convolutions 4 + 5, deconvolutions 4, instance
