@@ -2,7 +2,7 @@
 group normalisation (one group per channel), outputs and gradients.
 
 The link, :class:`cagan.links.InstanceNormalization`, is tested in
-tests/test_instance_normalization.py."""
+tests/links/test_instance_normalization.py."""
 
 import chainer
 import chainer.functions as F
