@@ -91,17 +91,34 @@ class StepValue(chainer.training.Extension):
         self.set(trainer.updater)
 
 
+class _LinearDecay(LinearShift):
+    """Chainer's ``LinearShift``, which also sets the rate it saved when a
+    snapshot is loaded. Chainer's own sets it in ``initialize``, which runs
+    before the snapshot is loaded (its priority is higher), so a resumed
+    run's first update took the starting rate. Named as Chainer's, so that
+    snapshots of either load into the other."""
+
+    default_name = 'LinearShift'
+
+    def serialize(self, serializer):
+        super().serialize(serializer)
+        if (isinstance(serializer, chainer.serializer.Deserializer)
+                and self._last_value is not None):
+            self._update_value(self._optimizer, self._last_value)
+
+
 def linear_decay(optimizer, start, stop):
     """An extension taking Adam's learning rate linearly to 0.
 
     The rate (Chainer's ``alpha``) keeps its value until iteration ``start``
-    and reaches 0 at ``stop``.
+    and reaches 0 at ``stop``; a run resumed from a snapshot goes on at the
+    rate it had.
     Add it to the trainer with the default (every iteration) trigger.
     """
     if not 0 <= start < stop:
         raise ValueError('linear decay needs 0 <= start < stop, got {} and {}'
                          .format(start, stop))
-    return LinearShift(
+    return _LinearDecay(
         'alpha', (optimizer.alpha, 0.0), (start, stop), optimizer)
 
 
