@@ -207,32 +207,39 @@ def load(path, overrides=None, saved=False):
     return config
 
 
+#: Keys that moved when the options were grouped by network: old dotted
+#: key -> new dotted key. ``model.inject`` ('none', 'gen' or 'both') became
+#: the two booleans ``model.gen.inject`` and ``model.dis.inject``.
+MOVED = {
+    'model.upsample': 'model.gen.upsample',
+    'model.head': 'model.dis.head',
+    'model.noise_sigma': 'model.dis.noise_sigma',
+    'model.spectral_norm': 'model.dis.spectral_norm',
+    'model.noise_until': 'schedule.noise_until',
+    'loss.id_warmup': 'schedule.id_warmup',
+    'optimizer.decay_from': 'schedule.decay_from',
+}
+_WHY = {'model.gen.': "the generator's option",
+        'model.dis.': "the discriminator's option", 'schedule.': 'a schedule'}
+
 #: Keys of older configs: old dotted key -> (its new spelling, why).
-RENAMED = {
+RENAMED = dict({
     'optimizer.alpha': ('optimizer.lr', "Adam's learning rate; alpha is the "
                         "generator's mask"),
     'optimizer.dis_alpha': ('optimizer.dis_lr', "the discriminator's "
                             "learning rate"),
-    # Options grouped by the network they shape, schedules in one section.
-    'model.upsample': ('model.gen.upsample', "the generator's option"),
-    'model.head': ('model.dis.head', "the discriminator's option"),
-    'model.noise_sigma': ('model.dis.noise_sigma',
-                          "the discriminator's option"),
-    'model.spectral_norm': ('model.dis.spectral_norm',
-                            "the discriminator's option"),
     'model.inject': ('model.gen.inject and model.dis.inject',
                      "true or false for each network; 'gen' was "
                      "gen.inject: true, 'both' both of them"),
-    'model.noise_until': ('schedule.noise_until', 'a schedule'),
-    'loss.id_warmup': ('schedule.id_warmup', 'a schedule'),
-    'optimizer.decay_from': ('schedule.decay_from', 'a schedule'),
-}
+}, **{old: (new, next(why for start, why in _WHY.items()
+                      if new.startswith(start)))
+      for old, new in MOVED.items()})
 
 
 def upgrade(data):
     """A resolved config saved before the options were grouped by network
-    (flat ``model.head``, ``model.inject: gen``...), in today's layout;
-    any other data as it is.
+    (flat ``model.head``, ``model.inject: gen``...), in today's layout
+    (:data:`MOVED`); any other data as it is.
 
     Args:
         data: a parsed config file.
@@ -240,29 +247,23 @@ def upgrade(data):
     Returns:
         a new dict (or ``data`` itself when there is nothing to upgrade).
     """
-    model = data.get('model') if isinstance(data, dict) else None
-    if not isinstance(model, dict) or not {
-            'inject', 'head', 'upsample', 'noise_sigma', 'spectral_norm',
-            'noise_until'} & set(model):
+    if not isinstance(data, dict):
         return data
-    data = copy.deepcopy(data)
-    model = data['model']
-    gen, dis = model.setdefault('gen', {}), model.setdefault('dis', {})
-    if 'inject' in model:
-        inject = model.pop('inject')
-        gen['inject'] = inject in ('gen', 'both')
-        dis['inject'] = inject == 'both'
-    if 'upsample' in model:
-        gen['upsample'] = model.pop('upsample')
-    for key in ('head', 'noise_sigma', 'spectral_norm'):
-        if key in model:
-            dis[key] = model.pop(key)
-    schedule = data.setdefault('schedule', {})
-    for section, key in (('model', 'noise_until'), ('loss', 'id_warmup'),
-                         ('optimizer', 'decay_from')):
-        if key in data.get(section, {}):
-            schedule[key] = data[section].pop(key)
-    return data
+    flat = flatten(data)
+    if not set(flat) & (set(MOVED) | {'model.inject'}):
+        return data
+    if 'model.inject' in flat:
+        inject = flat.pop('model.inject')
+        flat['model.gen.inject'] = inject in ('gen', 'both')
+        flat['model.dis.inject'] = inject == 'both'
+    upgraded = {}
+    for name, value in flat.items():
+        *sections, key = MOVED.get(name, name).split('.')
+        into = upgraded
+        for section in sections:
+            into = into.setdefault(section, {})
+        into[key] = value
+    return upgraded
 
 
 def resolve(data, source, base=None):

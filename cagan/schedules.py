@@ -83,9 +83,13 @@ class StepValue(chainer.training.Extension):
         """Set the value of the next update (``iteration + 1``)."""
         setattr(updater, self.attr, self.value(updater.iteration + 1))
 
+    def start(self, updater):
+        """Tell ``updater`` to report the value, and set the first one."""
+        updater.scheduled.add(self.attr)
+        self.set(updater)
+
     def initialize(self, trainer):
-        trainer.updater.scheduled.add(self.attr)
-        self.set(trainer.updater)
+        self.start(trainer.updater)
 
     def __call__(self, trainer):
         self.set(trainer.updater)
@@ -138,13 +142,15 @@ def extensions(config, updater, per_epoch):
         list of chainer.training.Extension.
     """
     schedule, found = config['schedule'], []
-    if schedule['id_warmup'] and config['train']['mode'] == 'cagan':
+    # The supervised reference has no id loss and no discriminator.
+    cagan = config['train']['mode'] == 'cagan'
+    if cagan and schedule['id_warmup']:
         gamma_id, warmup = (config['loss']['gamma_id'],
                             schedule['id_warmup'] * per_epoch)
         found.append(StepValue('gamma_id',
                                lambda t: id_weight(gamma_id, t, warmup)))
     until = schedule['noise_until']
-    if until is not None and config['train']['mode'] == 'cagan':
+    if cagan and until is not None:
         sigma, until = config['model']['dis']['noise_sigma'], until * per_epoch
         found.append(StepValue('noise_sigma',
                                lambda t: noise_level(sigma, t, until)))
@@ -162,5 +168,4 @@ def apply(found, updater):
     does: for a step run without one (the benchmark)."""
     for extension in found:
         if isinstance(extension, StepValue):
-            updater.scheduled.add(extension.attr)
-            extension.set(updater)
+            extension.start(updater)

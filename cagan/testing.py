@@ -20,10 +20,12 @@ Either still catches a real bug, which moves a result by a sizeable fraction
 of its terms (a dropped bias, a wrong phase, a transposed weight).
 """
 
-import chainer
 import numpy
+from chainer.functions.normalization.group_normalization import (
+    GroupNormalization)
 
-from cagan.graph import function_nodes
+from cagan.graph import CONVOLUTIONS, DECONVOLUTIONS, forward_nodes
+from cagan.kernels.normalization import InstanceNormalization
 
 #: Default ``rtol`` by the dtype compared. float32: about 170 units in the
 #: last place (2**-24) of the scale; float64 the same number of its own
@@ -109,37 +111,14 @@ def assert_allclose(actual, expected, rtol=None, scale=None, err_msg=''):
                 else 'the given scale', rtol))
 
 
-def _convolution_nodes():
-    """The function nodes that convolve ``(x, W, b)``: Chainer's and the
-    kernels'."""
-    from chainer.functions.connection import convolution_2d, deconvolution_2d
-
-    from cagan.kernels import connection
-    return (convolution_2d.Convolution2DFunction,
-            deconvolution_2d.Deconvolution2DFunction,
-            connection.Convolution4x4S2, connection.Deconvolution4x4S2)
-
-
 def _is_instance_norm(node):
     """Whether a function node normalises each channel of each sample:
     the kernels' instance norm, or Chainer's group norm with one group per
     channel."""
-    from chainer.functions.normalization.group_normalization import (
-        GroupNormalization)
-
-    from cagan.kernels.normalization import InstanceNormalization
     if isinstance(node, InstanceNormalization):
         return True
     return (isinstance(node, GroupNormalization) and
             node.groups == node.inputs[0].shape[1])
-
-
-def _example_input(link):
-    """A zero batch of one the size a CAGAN network takes (``in_channels``,
-    ``size``), in its weights' dtype: the graph's shape does not depend on
-    the values."""
-    dtype = next(link.params()).dtype
-    return link.xp.zeros((1, link.in_channels) + tuple(link.size), dtype)
 
 
 def parameter_roles(link, x=None):
@@ -154,29 +133,20 @@ def parameter_roles(link, x=None):
     zero in exact arithmetic. In floats it is rounding noise, exactly zero
     on some CPUs and not on others.
 
-    The forward pass runs in test mode, so that it leaves the link as it
-    was (no noise drawn, no power iteration of spectral norm).
-
     Args:
         link (chainer.Link): a network.
-        x: its input (array or Variable); None for zeros of the shape a
-            CAGAN network takes (``link.in_channels``, ``link.size``).
+        x: its input, or None (see :func:`cagan.graph.forward_nodes`,
+            which leaves the link as it was).
 
     Returns:
         tuple: ``(used, cancelled)``, two sets of parameter names as
         ``link.namedparams()`` gives them (``'/c1/b'``); ``cancelled`` is a
         subset of ``used``.
     """
-    if x is None:
-        x = _example_input(link)
-    # Test mode: no noise drawn, no power iteration; the link is unchanged.
-    with chainer.using_config('enable_backprop', True), \
-            chainer.using_config('train', False):
-        y = link(x)
     names = {id(p.node): name for name, p in link.namedparams()}
     used, cancelled = set(), set()
-    convolutions = _convolution_nodes()
-    for node in function_nodes(y):
+    convolutions = CONVOLUTIONS + DECONVOLUTIONS
+    for node in forward_nodes(link, x):
         used.update(names[id(v)] for v in node.inputs if id(v) in names)
         if not _is_instance_norm(node):
             continue

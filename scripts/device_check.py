@@ -27,9 +27,9 @@ import cagan  # first: it readies chainer for this Python and NumPy
 import cagan.precision
 import chainer
 import numpy
-from chainer import iterators
 
-from cagan import cli, config as config_module, run, testing, training
+from cagan import cli, config as config_module, testing
+from cagan.experiments import benchmark
 
 #: The reference article's setup, checked at its 256x256 and at the
 #: paper's 128x96 when no --config or --size is given.
@@ -43,17 +43,8 @@ def make_updater(config, device, precision='float32'):
     batch of random triplets."""
     config = config_module.resolve({'model': {'dis': {'noise_sigma': 0.0}}},
                                    'the device check', base=config)
-    with cagan.precision.building(precision):
-        gen = run.make_generator(config, seed=0)
-        dis = run.make_discriminator(config, seed=1)
-    rng = numpy.random.default_rng(2)
-    batch = config['train']['batch']
-    shape = (3,) + gen.size
-    data = [tuple(rng.random(shape, dtype=numpy.float32) for _ in range(3))
-            for _ in range(batch)]
-    iterator = iterators.SerialIterator(data, batch, shuffle=False)
-    return training.make_step(config, gen, dis, iterator,
-                              chainer.get_device(device), precision)
+    return benchmark.random_step(config, chainer.get_device(device),
+                                 precision, seed=2)
 
 
 def step(updater):

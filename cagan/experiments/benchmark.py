@@ -91,6 +91,35 @@ def batch_per_rank(config, comm=None):
     return batch // ranks
 
 
+def random_step(config, device, precision='float32', comm=None,
+                processes=1, seed=0):
+    """The training step a resolved config describes (as training wires it,
+    :func:`cagan.training.make_step`, with its schedules' values at a run's
+    start), on one fixed batch of random triplets: networks seeded 0 and 1,
+    the batch ``train.batch`` (this rank's share of it) drawn from
+    ``seed``.
+
+    Raises:
+        cagan.errors.ConfigError: ``train.batch`` does not split evenly
+            over ``comm``'s ranks.
+    """
+    per_rank = batch_per_rank(config, comm)
+    with cagan.precision.building(precision):
+        gen = run.make_generator(config, seed=0)
+        dis = run.make_discriminator(config, seed=1)
+    rng = numpy.random.default_rng(seed)
+    shape = (3,) + tuple(config['data']['size'])
+    triplets = [tuple(rng.random(shape, dtype=numpy.float32)
+                      for _ in range(3)) for _ in range(per_rank)]
+    iterator = iterators.SerialIterator(triplets, len(triplets),
+                                        shuffle=False)
+    updater = training.make_step(config, gen, dis, iterator, device,
+                                 precision, comm, processes)
+    schedules.apply(schedules.extensions(config, updater, _per_epoch(config)),
+                    updater)
+    return updater
+
+
 def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
                   comm=None, precision='float32', processes=1):
     """Time CAGAN training steps for a resolved config on random triplets.
@@ -133,28 +162,15 @@ def training_step(config, device, steps=3, warmup=1, ceiling_n=None,
         cagan.errors.ConfigError: ``train.batch`` does not split evenly
             over the ranks.
     """
-    data = config['data']
-    size, batch = data['size'], config['train']['batch']
-    per_rank = batch_per_rank(config, comm)
-    with cagan.precision.building(precision):
-        gen = run.make_generator(config, seed=0)
-        dis = run.make_discriminator(config, seed=1)
-    rng = numpy.random.default_rng(0 if comm is None else comm.rank)
-    triplets = [tuple(rng.random((3,) + tuple(size), dtype=numpy.float32)
-                      for _ in range(3)) for _ in range(per_rank)]
-    iterator = iterators.SerialIterator(triplets, len(triplets),
-                                        shuffle=False)
-    # The config's step, as training wires it, with its schedules' values
-    # at a run's start (the timed steps are a run's first).
-    updater = training.make_step(config, gen, dis, iterator, device,
-                                 precision, comm, processes)
-    schedules.apply(schedules.extensions(config, updater, _per_epoch(config)),
-                    updater)
+    batch = config['train']['batch']
+    updater = random_step(config, device, precision, comm, processes,
+                          seed=0 if comm is None else comm.rank)
+    gen, dis = (updater.get_optimizer(n).target for n in ('gen', 'dis'))
     dtype = gen.c0.W.dtype
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
-    gflop = flops.step_gflop(config)
+    gflop = flops.step_gflop(config, gen, dis)
     times, ceilings = [], []
     try:
         for k in range(warmup + steps):

@@ -17,62 +17,43 @@ Spectral norm's power iteration and the element-wise layers (norms,
 activations, noise) are left out: a few percent at most of the demo's.
 """
 
-import chainer
-from chainer.functions.connection import (convolution_2d, deconvolution_2d,
-                                          linear)
+import math
+
+from chainer.functions.connection import linear
 
 from cagan import run
-from cagan.graph import function_nodes
-from cagan.kernels import connection
-
-
-_CONVOLUTIONS = (convolution_2d.Convolution2DFunction,
-                 connection.Convolution4x4S2)
-_DECONVOLUTIONS = (deconvolution_2d.Deconvolution2DFunction,
-                   connection.Deconvolution4x4S2)
+from cagan.graph import CONVOLUTIONS, DECONVOLUTIONS, forward_nodes
 
 
 def _macs(node):
     """Multiply-adds of one function node (0 for other nodes)."""
     x, W = node.inputs[:2] if len(node.inputs) >= 2 else (None, None)
-    if isinstance(node, _CONVOLUTIONS):
-        return _product(node.outputs[0]().shape) * _product(W.shape[1:])
-    if isinstance(node, _DECONVOLUTIONS):
-        return _product(x.shape) * _product(W.shape[1:])
+    if isinstance(node, CONVOLUTIONS):
+        return math.prod(node.outputs[0]().shape) * math.prod(W.shape[1:])
+    if isinstance(node, DECONVOLUTIONS):
+        return math.prod(x.shape) * math.prod(W.shape[1:])
     if isinstance(node, linear.LinearFunction):
-        return _product(node.outputs[0]().shape) * W.shape[1]
+        return math.prod(node.outputs[0]().shape) * W.shape[1]
     return 0
 
 
-def _product(shape):
-    n = 1
-    for k in shape:
-        n *= int(k)
-    return n
-
-
-def layer_macs(link, x):
+def layer_macs(link, x=None):
     """``[(macs, input_needs_grad)]`` of each weighted layer in one forward
-    pass of ``link`` on ``x`` (test mode: no noise, no power iteration).
+    pass of ``link`` on ``x`` (:func:`cagan.graph.forward_nodes`: test
+    mode, a zero sample when ``x`` is None).
 
     ``input_needs_grad`` is False for a layer that reads only data (a
     network's first layer): its backward computes no input gradient when
     the network's input needs none.
     """
-    with chainer.using_config('train', False), \
-            chainer.using_config('enable_backprop', True):
-        y = link(x)
     return [(macs, node.inputs[0].requires_grad)
-            for node in function_nodes(y) for macs in [_macs(node)] if macs]
+            for node in forward_nodes(link, x) for macs in [_macs(node)]
+            if macs]
 
 
-def _one_sample(link):
-    dtype = next(link.params()).dtype
-    return link.xp.zeros((1, link.in_channels) + tuple(link.size), dtype)
-
-
-def step_gflop(config, batch=None):
-    """GFLOP of one CAGAN training step of a resolved config.
+def step_gflop(config, gen=None, dis=None):
+    """GFLOP of one CAGAN training step of a resolved config
+    (``train.batch`` images).
 
     2 flops per multiply-add; a backward pass costs its forward once for
     the input gradients (not for a layer that reads only data, when the
@@ -82,21 +63,19 @@ def step_gflop(config, batch=None):
     gradient), then D on 3 pairs forward and backward.
 
     Args:
-        config (dict): a resolved config: the networks it builds.
-        batch (int or None): images per step (default ``train.batch``).
+        config (dict): a resolved config.
+        gen, dis: its networks, when built already; None: built here.
 
     Returns:
         float: GFLOP per step.
     """
-    batch = config['train']['batch'] if batch is None else batch
-    gen = run.make_generator(config, seed=0)
-    dis = run.make_discriminator(config, seed=0)
-    g = layer_macs(gen, _one_sample(gen))
-    d = layer_macs(dis, _one_sample(dis))
+    g = layer_macs(run.make_generator(config, seed=0) if gen is None else gen)
+    d = layer_macs(run.make_discriminator(config, seed=0) if dis is None
+                   else dis)
 
     def passes(layers, input_grad, weight_grad=True):
         return sum(m * (1 + (input_grad or needs) + weight_grad)
                    for m, needs in layers)
-    total = batch * (passes(g, False) + passes(g, True)
+    total = config['train']['batch'] * (passes(g, False) + passes(g, True)
                      + passes(d, True, False) + 3 * passes(d, False))
     return 2 * total / 1e9
