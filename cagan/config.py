@@ -55,6 +55,12 @@ SCHEMA = {
             # convolution: no checkerboard; Odena, Dumoulin and Olah,
             # Distill 2016).
             'upsample': ('deconv', ('deconv', 'resize')),
+            # The article warped onto the person (not CAGAN: the try-on
+            # methods after it, CP-VTON, WUTON, PF-AFN; cagan/links/warp.py):
+            # 'none' (the reference article), 'affine' or 'grid' (affine
+            # plus a 6x6 grid of offsets). G composites the warped product
+            # photo inside its warped silhouette.
+            'warp': ('none', ('none', 'affine', 'grid')),
         },
         # The discriminator's options: keyword arguments of
         # cagan.Discriminator.
@@ -82,6 +88,12 @@ SCHEMA = {
         'gamma_adv': (1.0, 'float'),
         'gamma_cyc': (1.0, 'float'),
         'gamma_id': (0.1, 'float'),
+        # The warp's matching term on the true pair (model.gen.warp only):
+        # CP-VTON's geometric matching loss (Wang et al. 2018, eq. 1), L1
+        # between the warped worn article and the person inside the warped
+        # silhouette, with the product photo's own mask instead of a
+        # human parser's (cagan/losses.py). 0: off (CAGAN's losses alone).
+        'gamma_match': (0.0, 'float'),
     },
     # What changes during a run, in epochs of the run's data; the step
     # reads each at its iteration (cagan/updater.py).
@@ -289,7 +301,17 @@ def resolve(data, source, base=None):
                 source, section, ', '.join(SCHEMA)))
         _resolve_keys(values, SCHEMA[section], config[section], section,
                       source)
+    _check_together(config, source)
     return config
+
+
+def _check_together(config, source):
+    """Keys that are valid alone but not together."""
+    if config['loss']['gamma_match'] and config['model']['gen']['warp'] == \
+            'none':
+        raise ConfigError('{}: loss.gamma_match is the warp\'s matching term '
+                          'and needs model.gen.warp (affine or grid); set '
+                          'one, or gamma_match to 0'.format(source))
 
 
 def _resolve_keys(values, schema, into, where, source):

@@ -15,6 +15,31 @@ converters here: instance norm (Chainer's ``group_normalization`` with one
 group per channel) becomes ONNX's ``InstanceNormalization``, the 2x2 sum
 pooling of input re-injection an ``AveragePool`` times 4, and its nearest
 x2 upsampling a ``Resize``.
+
+A warping generator (``Generator(warp='affine'|'grid')``, see
+:mod:`cagan.links.warp`) needs two more. Its sampler, Chainer's
+``SpatialTransformerSampler`` (bilinear, zero outside the image, a
+``(N, 2, H, W)`` grid with +-1 at the corner pixels' centres), which
+onnx_chainer cannot convert, becomes ``GridSample`` (the grid transposed
+to ``(N, H, W, 2)``, ``mode='bilinear'``, ``padding_mode='zeros'``,
+``align_corners=1``). Its reshapes, which onnx_chainer writes with the
+export's batch of 1, keep the batch axis free (their first axis is left
+to ONNX). Its other functions (``ReduceMin``, ``Clip`` with min and max
+inputs, ``MatMul`` by the constant basis, ``Gemm``, ``Tanh``, ``Split``,
+``Expand``, ``Concat``) convert as onnx_chainer writes them at opset 11.
+
+Opset: ``GridSample`` is standard only from opset 16, and onnx_chainer
+7.8.1 writes opsets 7 to 11: from 13 on its converters write ops whose
+signatures changed (``Split``'s sizes, ``Squeeze``'s and ``ReduceSum``'s
+axes became inputs), and at 16 the checker refuses the ``Split`` of every
+generator's swap, so raising the opset would mean rewriting converters
+that the graphs without a warp rely on. Every file stays at opset 11
+(:data:`OPSET`), and the sampler is onnxruntime's own ``GridSample`` of
+the ``com.microsoft`` domain (:data:`MICROSOFT`, the same semantics),
+which only a warping generator's file imports: files of generators
+without a warp are byte for byte what they were. A warping generator's
+file thus needs onnxruntime (as :mod:`cagan.serving` does), not just any
+ONNX runtime.
 """
 
 import json
@@ -25,6 +50,9 @@ from pathlib import Path
 
 import chainer
 import numpy
+from chainer.functions.array.reshape import Reshape
+from chainer.functions.array.spatial_transformer_sampler import (
+    SpatialTransformerSampler)
 from chainer.functions.math.tensordot import TensorDot
 from chainer.functions.normalization.group_normalization import (
     GroupNormalization)
@@ -33,11 +61,16 @@ from cagan import config as config_module
 from cagan import inference
 from cagan.errors import CaganError
 from cagan.links._resample import SumPool2, Upsample2
+from cagan.links.warp import Warp
 from cagan.serving.onnx_model import (CONFIG_KEY, CONTRACT, CONTRACT_KEY,
                                       OnnxGenerator)
 
 #: onnx_chainer's newest opset (11): Resize with scales, InstanceNormalization.
 OPSET = 11
+#: The domain of onnxruntime's own operators, and its version that has
+#: ``GridSample`` (a warping generator's sampler, see the module's text).
+MICROSOFT = 'com.microsoft'
+MICROSOFT_OPSET = 1
 
 
 class _Swap(chainer.Chain):
@@ -132,10 +165,35 @@ def _converters(onnx):
             'Constant', [], params.output_names,
             value=onnx.numpy_helper.from_array(value.astype(a.dtype))),
 
+    def reshape(params):
+        # onnx_chainer writes Chainer's shape, the export's batch of 1
+        # included; every reshape of cagan's graphs (a warp's) keeps the
+        # batch in its first axis, alone or times the axes after it, so
+        # that axis is left to ONNX (-1) and the batch stays free.
+        func = params.func
+        shape = list(_reshaped(func.inputs[0].shape, func.shape))
+        shape[0] = -1
+        target = params.context.add_const(numpy.array(shape, numpy.int64),
+                                          'shape')
+        return onnx_helper.make_node(
+            'Reshape', [params.input_names[0], target], params.output_names),
+
+    def sampler(params):
+        # Chainer's grid is (N, 2, H, W), x first, +-1 at the corner
+        # pixels' centres, zero outside the image: GridSample's is
+        # (N, H, W, 2), align_corners=1 and padding 'zeros'.
+        gb = onnx_helper.GraphBuilder()
+        x, grid = params.input_names
+        grid = gb.op('Transpose', [grid], perm=[0, 2, 3, 1])
+        gb.op('GridSample', [x, grid], domain=MICROSOFT, mode='bilinear',
+              padding_mode='zeros', align_corners=1)
+        return gb.nodes(params.output_names)
+
     # Keyed by the node classes; onnx_chainer looks converters up by their
     # class names.
     by_class = {GroupNormalization: instance_norm, SumPool2: sum_pool,
-                Upsample2: upsample, TensorDot: tensordot}
+                Upsample2: upsample, TensorDot: tensordot, Reshape: reshape,
+                SpatialTransformerSampler: sampler}
     return {cls.__name__: convert for cls, convert in by_class.items()}
 
 
@@ -161,6 +219,14 @@ def _weights_as_constants(graph):
             if tensor.name in read and tensor.name not in made]
     del graph.initializer[:]
     graph.initializer.extend(kept)
+
+
+def _reshaped(shape, target):
+    """The shape ``numpy.reshape`` gives an array of ``shape`` for
+    ``target`` (its -1 resolved)."""
+    size = int(numpy.prod(shape))
+    known = int(numpy.prod([n for n in target if n != -1]))
+    return tuple(size // known if n == -1 else n for n in target)
 
 
 def _of_weights(node):
@@ -200,17 +266,21 @@ def export_generator(gen, config, path):
     example = [numpy.full((1, 3, height, width), 0.5, numpy.float32)
                for _ in range(3)]
     shapes = [('batch', 3, height, width)] * 3
+    # Only a warping generator's file imports onnxruntime's domain.
+    warps = any(isinstance(link, Warp) for link in gen.links())
+    imports = {MICROSOFT: MICROSOFT_OPSET} if warps else None
     with chainer.using_config('train', False), \
             chainer.using_config('cagan_cpu_kernels', 'never'), \
             warnings.catch_warnings():
-        # onnx_chainer calls its converter hook experimental, every time.
+        # onnx_chainer calls its converter and domain hooks experimental,
+        # every time.
         warnings.filterwarnings('ignore', category=FutureWarning,
-                                message='external_converters')
+                                message='external_(converters|opset_imports)')
         model = onnx_chainer.export(
             _Swap(gen), example, input_names=list(CONTRACT['inputs']),
             output_names=list(CONTRACT['outputs']), opset_version=OPSET,
-            input_shapes=shapes,
-            external_converters=_converters(onnx))
+            input_shapes=shapes, external_converters=_converters(onnx),
+            external_opset_imports=imports)
     _weights_as_constants(model.graph)
     contract = dict(CONTRACT, size=[height, width])
     for name, value in ((CONFIG_KEY, config_module.dump(config)),

@@ -102,6 +102,58 @@ def gen_loss(loss_adv, loss_cyc, loss_id, gamma_adv=1.0, gamma_cyc=1.0,
     return gamma_adv * loss_adv + gamma_cyc * loss_cyc + gamma_id * loss_id
 
 
+def matching_pyramid_loss(x_levels, warped, m_y, coverage=0.25):
+    """:func:`matching_loss` averaged over blur levels: each level's
+    blurred person ``x_levels[k]`` against its warped blurred article and
+    silhouette ``warped[k]`` (:meth:`cagan.links.warp.Warp.pyramid`).
+
+    Returns:
+        ~chainer.Variable: float32 scalar.
+    """
+    terms = [matching_loss(x, w, m, m_y, coverage)
+             for x, (w, m) in zip(x_levels, warped)]
+    return sum(terms) / len(terms)
+
+
+def matching_loss(x_i, w, m, m_y, coverage=0.25):
+    """The warp's matching term on a true pair (not CAGAN's): CP-VTON's
+    geometric matching loss (Wang et al., ECCV 2018, eq. 1), the L1 between
+    the worn article warped onto the person and the person, with the
+    product photo's own silhouette (:func:`cagan.links.warp.silhouette`)
+    standing in for a human parser's cloth mask:
+
+    .. math::
+        \\frac{\\sum m \\odot |w - x_i|}{3 \\sum m}
+        + \\frac{\\max(0, c\\,|m_y| - |m|)}{c\\,|m_y|}
+
+    per sample, averaged over the batch, where ``w, m = warp(x_i, y_i)``
+    and ``|.|`` is an area. Divided by the warped silhouette's area, the
+    L1 does not reward moving the article off the person; the second,
+    coverage term stops the warp from shrinking it to a well-matched speck
+    (below ``coverage`` of the article's own area).
+
+    Args:
+        x_i: float32 ``(B, 3, H, W)`` in [0, 1], the person.
+        w: float32 ``(B, 3, H, W)``, the worn article ``y_i`` warped onto
+            ``x_i``.
+        m: float32 ``(B, 1, H, W)`` in [0, 1], its warped silhouette.
+        m_y: float32 ``(B, 1, H, W)`` in [0, 1], the silhouette in the
+            product photo (a constant).
+        coverage (float): the area below which the penalty starts, as a
+            fraction of the article's.
+
+    Returns:
+        ~chainer.Variable: float32 scalar.
+    """
+    eps = 1e-6
+    diff = F.sum(F.broadcast_to(m, w.shape) * F.absolute(w - x_i),
+                 axis=(1, 2, 3))
+    match = diff / (3 * F.sum(m, axis=(1, 2, 3)) + eps)
+    floor = coverage * F.mean(m_y, axis=(1, 2, 3)).array + eps
+    shrink = F.relu(floor - F.mean(m, axis=(1, 2, 3))) / floor
+    return F.mean(match + shrink)
+
+
 def supervised_loss(x_ij, truth):
     """The supervised reference's loss, E ||x_ij - truth||_1: L1 to the true
     swap.

@@ -23,8 +23,8 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 SSIM_WINDOW, SSIM_SIGMA = 11, 1.5
 
 #: Keys of :func:`score_swap`'s dict, in order.
-SWAP_KEYS = ('changed_l1', 'changed_ssim', 'alpha_iou', 'outside_l1', 'ssim',
-             'psnr')
+SWAP_KEYS = ('changed_l1', 'changed_ssim', 'alpha_iou', 'outside_l1',
+             'print_ssim', 'ssim', 'psnr')
 
 
 def _image(a, name):
@@ -241,12 +241,16 @@ def score_swap(x_i, x_ij, truth, alpha, mask_i, mask_j):
         * ``alpha_iou``: :func:`iou` of ``alpha > 0.5`` and the region.
         * ``outside_l1``: ``x_ij`` vs ``truth`` outside the region (damage
           to what should stay).
+        * ``print_ssim``: SSIM to the true swap inside the true new
+          garment's mask ``mask_j``: whether prints arrive; changed-region
+          L1 rewards blur over slightly misregistered stripes.
         * ``ssim``, ``psnr``: ``x_ij`` vs ``truth`` over the whole image;
           ``psnr`` is ``inf`` for a perfect swap.
 
     Raises:
-        ValueError: mismatched shapes, non-finite pixels, an empty region, or
-            a region covering the whole image (nothing outside it to score).
+        ValueError: mismatched shapes, non-finite pixels, an empty region, a
+            region covering the whole image (nothing outside it to score),
+            or an empty ``mask_j`` (no new garment for ``print_ssim``).
     """
     _image(x_i, 'x_i')
     x_ij, truth = _pair(x_ij, truth, ('x_ij', 'truth'))
@@ -262,13 +266,15 @@ def score_swap(x_i, x_ij, truth, alpha, mask_i, mask_j):
               | _mask(mask_j, hw, 'mask_j', allow_empty=True))
     _mask(region, hw, 'the changed region mask_i | mask_j')
     _mask(~region, hw, 'the unchanged region ~(mask_i | mask_j)')
-    # One SSIM map serves both SSIM scores.
+    mask_j = _mask(mask_j, hw, 'mask_j (the new article)')
+    # One SSIM map serves every SSIM score.
     ssim_pixels = ssim_map(x_ij, truth)
     return {
         'changed_l1': l1(x_ij, truth, region),
         'changed_ssim': float(ssim_pixels[region].mean()),
         'alpha_iou': iou(alpha > 0.5, region),
         'outside_l1': l1(x_ij, truth, ~region),
+        'print_ssim': float(ssim_pixels[mask_j].mean()),
         'ssim': float(ssim_pixels.mean()),
         'psnr': psnr(x_ij, truth),
     }

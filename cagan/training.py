@@ -36,6 +36,8 @@ EVAL_KEYS = ('eval/changed_l1', 'eval/outside_l1', 'eval/cycle_error',
 PRINT_KEYS = ('epoch', 'iteration', 'gen/loss', 'gen/loss_adv',
               'gen/loss_cyc', 'gen/loss_id', 'gen/alpha', 'dis/loss',
               'eval/changed_l1', 'elapsed_time')
+#: The warp's matching term, with ``loss.gamma_match``.
+MATCH_KEY = 'gen/loss_match'
 #: The supervised reference's (no discriminator, one loss).
 SUPERVISED_LOSS_KEYS = ('gen/loss',)
 SUPERVISED_PRINT_KEYS = ('epoch', 'iteration', 'gen/loss', 'gen/alpha',
@@ -179,6 +181,7 @@ def make_step(config, gen, dis, iterator, device, precision='float32',
     return CAGANUpdater(
         iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
         gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
+        gamma_match=loss['gamma_match'],
         gen_ema=gen_ema, ema=opt['ema'], processes=processes)
 
 
@@ -310,13 +313,16 @@ def _make_trainer(config, out, device, progress, comm, precision, processes,
         trigger=log_every, postprocess=ranks and (lambda e: e.update(ranks))))
     # Points every log_every iterations, drawn with the previews.
     preview_every = EveryOrEnd(config['preview']['every'], epochs)
-    extend_root(PlotReport(list(SUPERVISED_LOSS_KEYS if supervised
-                                else LOSS_KEYS), 'iteration', log_every,
+    loss_keys = list(SUPERVISED_LOSS_KEYS if supervised else LOSS_KEYS)
+    print_keys = list(SUPERVISED_PRINT_KEYS if supervised else PRINT_KEYS)
+    if not supervised and config['loss']['gamma_match']:
+        loss_keys.append(MATCH_KEY)
+        print_keys.insert(print_keys.index('gen/alpha'), MATCH_KEY)
+    extend_root(PlotReport(loss_keys, 'iteration', log_every,
                            filename='loss.png', draw_trigger=preview_every))
     extend_root(PlotReport(['gen/alpha'], 'iteration', log_every,
                            filename='alpha.png', draw_trigger=preview_every))
-    extend_root(extensions.PrintReport(list(SUPERVISED_PRINT_KEYS
-                                            if supervised else PRINT_KEYS)))
+    extend_root(extensions.PrintReport(print_keys))
     if progress:
         extend_root(extensions.ProgressBar(update_interval=1))
     # The schedules (id warm-up, noise annealing, rate decay), every rank.

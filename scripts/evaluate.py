@@ -11,9 +11,10 @@ and for two references: doing nothing (x_ij = x_i) and a flat-colour oracle
 (the true outline, each part painted its mean true colour: what exact
 placement without any detail scores): L1 and SSIM inside the changed region
 (old and new garment), IoU of alpha > 0.5 with that region, L1 outside it,
-whole-image SSIM and PSNR, and the changed-region L1 over doing nothing's;
-on any data the cycle and self errors. A table for people, then one JSON
-line for scripts.
+SSIM inside the true new garment alone (print SSIM: whether its print
+arrives), whole-image SSIM and PSNR, and the changed-region L1 over doing
+nothing's; on any data the cycle and self errors. A table for people, then
+one JSON line for scripts.
 """
 
 import json
@@ -27,6 +28,7 @@ ROWS = {
     'changed_ssim': 'SSIM in the changed region (higher)',
     'alpha_iou': 'IoU of alpha > 0.5 with that region (higher)',
     'outside_l1': 'L1 outside it (lower)',
+    'print_ssim': 'print SSIM, in the new garment (higher)',
     'ssim': 'SSIM, whole image (higher)',
     'psnr': 'PSNR, whole image, dB (higher)',
 }

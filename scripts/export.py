@@ -8,7 +8,9 @@ included, with a free batch axis; its metadata holds the run's config and
 the input contract (size, value range, channel order; see
 cagan/serving/onnx_model.py). The file is checked with ONNX's checker and, on the
 same inputs, against the Chainer generator it came from. Needs onnx
-(``pip install -e .[serve]``).
+(``pip install -e .[serve]``). A warping generator's file (model.gen.warp)
+uses onnxruntime's own GridSample (domain com.microsoft, at opset 11; see
+cagan/export.py): it runs on onnxruntime, as cagan's serving does.
 """
 
 import cagan  # noqa: F401  (first: it readies chainer for this Python)

@@ -67,9 +67,10 @@ def triplets(seed=0, n=8, size=UPDATER_SIZE):
 
 
 def make_updater(seed=0, noise_sigma=0.2, batch=4, data=None,
-                 precision='float32', **kwargs):
+                 precision='float32', gen_options=None, **kwargs):
     with cagan.precision.building(precision):
-        gen = Generator(ch=16, size=UPDATER_SIZE, seed=seed)
+        gen = Generator(ch=16, size=UPDATER_SIZE, seed=seed,
+                        **(gen_options or {}))
         dis = Discriminator(ch=16, size=UPDATER_SIZE, noise_sigma=noise_sigma,
                             seed=seed + 1)
     iterator = iterators.SerialIterator(

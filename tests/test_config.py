@@ -16,10 +16,11 @@ def test_defaults_are_the_seeds_setup():
     assert d['data']['size'] == (256, 256) and d['data']['flip'] is True
     assert d['model'] == {
         'ch': 512, 'wscale': 0.02,
-        'gen': {'inject': False, 'upsample': 'deconv'},
+        'gen': {'inject': False, 'upsample': 'deconv', 'warp': 'none'},
         'dis': {'head': 'linear', 'noise_sigma': 0.2, 'inject': False,
                 'spectral_norm': False}}
-    assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1}
+    assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1,
+                         'gamma_match': 0.0}
     assert d['schedule'] == {'id_warmup': 0.0, 'noise_until': None,
                              'decay_from': None}
     assert d['optimizer']['ema'] is None and d['train']['mode'] == 'cagan'
@@ -68,6 +69,9 @@ def test_empty_file_is_the_defaults(tmp_path):
     ('loss: 3\n', ['loss', 'expected keys']),
     ('- a\n- b\n', ['expected sections']),
     ('model:\n  ch: [8\n', ['not valid YAML', 'line']),
+    ('model:\n  gen:\n    warp: tps\n', ['model.gen.warp',
+                                         'none, affine, grid']),
+    ('loss:\n  gamma_match: 1\n', ['loss.gamma_match', 'model.gen.warp']),
 ])
 def test_mistakes_name_the_file_and_the_key(tmp_path, text, words):
     path = write(tmp_path, text)
@@ -165,7 +169,7 @@ def test_a_runs_config_saved_flat_loads_as_it_was_meant(tmp_path):
     resolved = config.load(path, saved=True)
     assert resolved['model'] == {
         'ch': 16, 'wscale': 0.02,
-        'gen': {'inject': True, 'upsample': 'resize'},
+        'gen': {'inject': True, 'upsample': 'resize', 'warp': 'none'},
         'dis': {'head': 'patch16', 'noise_sigma': 0.0, 'inject': False,
                 'spectral_norm': False}}
     assert resolved['schedule'] == {'id_warmup': 1.0, 'noise_until': 4,

@@ -9,13 +9,13 @@ import numpy
 import pytest
 from PIL import Image
 
-from cagan import config, evaluation, run, training, visualize
+from cagan import config, evaluation, metrics, run, training, visualize
 from cagan.data import held_out, synthetic
 from tests.helpers import INFERENCE_SIZE as SIZE
 from tests.helpers import run_script
 
-KEYS = {'changed_l1', 'changed_ssim', 'alpha_iou', 'outside_l1', 'ssim',
-        'psnr'}
+KEYS = {'changed_l1', 'changed_ssim', 'alpha_iou', 'outside_l1',
+        'print_ssim', 'ssim', 'psnr'}
 
 
 @pytest.fixture(scope='module')
@@ -36,6 +36,11 @@ def test_evaluate_prints_a_table_and_a_json_line(model, truth_data):
         truth_data / 'test' / 'truth.txt') in lines
     for key in evaluation.COLUMNS:
         assert set(scores[key]) == KEYS
+        assert -1 <= scores[key]['print_ssim'] <= 1
+    # One table row per score, a number in every column.
+    row = next(line for line in lines if line.startswith('print SSIM'))
+    assert row.split()[-5:] == ['{:.4f}'.format(scores[column]['print_ssim'])
+                                for column in evaluation.COLUMNS]
     assert scores['do_nothing']['alpha_iou'] == 0
     assert scores['flat_oracle']['alpha_iou'] == 1
     assert (scores['flat_oracle']['changed_l1']
@@ -136,8 +141,13 @@ def test_evaluation_scores_a_perfect_and_a_lazy_generator(truth_data):
 
     perfect = evaluation.score_truth(Oracle(), truth)
     assert perfect['changed_l1'] == 0 and perfect['alpha_iou'] == 1
+    assert perfect['print_ssim'] == pytest.approx(1, abs=1e-6)
     lazy = evaluation.baseline_truth(truth)
     assert lazy['changed_l1'] > 0.05 and lazy['alpha_iou'] == 0
+    assert lazy['print_ssim'] == pytest.approx(numpy.mean([
+        metrics.ssim_map(truth.x_i[k], truth.truth[k])[truth.mask_j[k]].mean()
+        for k in range(len(truth))]))
+    assert lazy['print_ssim'] < perfect['print_ssim']
     flat = evaluation.oracle_truth(truth)
     assert 0 < flat['changed_l1'] < lazy['changed_l1']
     assert flat['alpha_iou'] == 1

@@ -28,7 +28,12 @@ SIZE = (32, 16)
 OPTIONS = {'reference': {},
            'inject and resize': {'inject': True, 'upsample': 'resize'},
            'inject': {'inject': True},
-           'resize': {'upsample': 'resize'}}
+           'resize': {'upsample': 'resize'},
+           # configs/demo.yaml's options, with each warp.
+           'affine warp': {'inject': True, 'upsample': 'resize',
+                           'warp': 'affine'},
+           'grid warp': {'inject': True, 'upsample': 'resize',
+                         'warp': 'grid'}}
 
 
 def tiny(gen_options):
@@ -46,15 +51,44 @@ def trained_like(gen, seed=1):
     return gen
 
 
+def generator(options):
+    """The generator of ``options`` (weights away from their initial values)
+    and its config. A warp's last layer, which starts at zero, is drawn at
+    random: the warp is no identity, and leaves the photo."""
+    resolved = tiny(options)
+    gen = trained_like(run.make_generator(resolved, seed=0))
+    if options.get('warp', 'none') == 'none':
+        return gen, resolved
+    l4 = gen.warp.l4
+    rng = numpy.random.default_rng(2)
+    l4.W.array[...] = 0.5 * rng.standard_normal(l4.W.shape)
+    l4.b.array[...] = 0.1 * rng.standard_normal(l4.b.shape)
+    x = numpy.random.default_rng(3).random((2, 3) + SIZE, dtype=numpy.float32)
+    with chainer.using_config('train', False):
+        grid = gen.warp.grid(x, x[::-1]).array
+    identity = gen.warp.basis[:2].reshape((2,) + SIZE)
+    assert abs(grid - identity).max() > 0.2
+    assert abs(grid).max() > 1
+    return gen, resolved
+
+
 @pytest.mark.parametrize('name', sorted(OPTIONS))
 def test_onnxruntime_computes_what_chainer_does(tmp_path, name):
-    resolved = tiny(OPTIONS[name])
-    gen = trained_like(run.make_generator(resolved, seed=0))
+    gen, resolved = generator(OPTIONS[name])
     path = tmp_path / 'gen.onnx'
     model = export.export_generator(gen, resolved, path)
     ops = {node.op_type for node in model.graph.node}
     assert 'InstanceNormalization' in ops
     assert not {'ReduceMean', 'BatchNormalization'} & ops
+    domains = {o.domain for o in model.opset_import}
+    # onnxruntime's GridSample at opset 11 (cagan.export's text): only a
+    # warping generator's file imports its domain.
+    if 'warp' in OPTIONS[name]:
+        assert 'GridSample' in ops and domains == {'', export.MICROSOFT}
+    else:
+        assert 'GridSample' not in ops and domains == {''}
+    assert [o.version for o in model.opset_import if not o.domain] == [
+        export.OPSET]
     onnx.checker.check_model(onnx.load(str(path)))
     exported = OnnxGenerator(path)
     assert exported.size == SIZE

@@ -93,3 +93,48 @@ def test_supervised_loss_is_the_mean_absolute_error_to_the_truth():
     expected = numpy.zeros_like(x_ij)
     expected[0, 1, 0, 1], expected[1, 0, 1, 0] = -1 / 24, 1 / 24
     numpy.testing.assert_allclose(variable.grad, expected, rtol=1e-6)
+
+
+def _matching(diff, m, m_y):
+    """``matching_loss`` of a person of zeros and a warped article of
+    ``diff`` (so ``|w - x_i|`` is ``diff``) inside ``m``."""
+    shape = (1, 3, 4, 4)
+    x_i = numpy.zeros(shape, numpy.float32)
+    w = numpy.full(shape, diff, numpy.float32)
+    return float(losses.matching_loss(
+        x_i, w, numpy.asarray(m, numpy.float32).reshape(1, 1, 4, 4),
+        numpy.asarray(m_y, numpy.float32).reshape(1, 1, 4, 4)).array)
+
+
+def test_matching_is_the_mean_difference_inside_the_warped_silhouette():
+    m = numpy.zeros(16)
+    m[:8] = 1
+    # Inside m the difference is 0.2 everywhere: its mean is 0.2, whatever
+    # the area; the article's own area (8 pixels) is covered.
+    assert _matching(0.2, m, m) == pytest.approx(0.2, rel=1e-5)
+    assert _matching(0.0, m, m) == pytest.approx(0.0, abs=1e-6)
+    # Half weight inside counts half as much area and half as much error.
+    assert _matching(0.2, m / 2, m) == pytest.approx(0.2, rel=1e-5)
+
+
+def test_matching_penalises_a_warp_that_shrinks_the_article():
+    m_y = numpy.ones(16)
+    speck = numpy.zeros(16)
+    speck[0] = 1                       # 1/16 of the article's area
+    # Below a quarter: (1/4 - 1/16) / (1/4) = 3/4 on top of the match.
+    assert _matching(0.0, speck, m_y) == pytest.approx(0.75, rel=1e-4)
+    quarter = numpy.zeros(16)
+    quarter[:4] = 1
+    assert _matching(0.0, quarter, m_y) == pytest.approx(0.0, abs=1e-5)
+    # Nothing left at all: the whole penalty, and no division by zero.
+    assert _matching(0.3, numpy.zeros(16), m_y) == pytest.approx(1.0,
+                                                                 rel=1e-4)
+
+
+def test_matching_moves_the_warp_towards_the_person():
+    x_i = numpy.zeros((1, 3, 2, 2), numpy.float32)
+    w = chainer.Variable(numpy.full((1, 3, 2, 2), 0.5, numpy.float32))
+    m = numpy.ones((1, 1, 2, 2), numpy.float32)
+    losses.matching_loss(x_i, w, m, m).backward()
+    # d/dw of mean |w - 0| over 12 values: 1/12 each, towards x_i.
+    numpy.testing.assert_allclose(w.grad, 1 / 12, rtol=1e-5)

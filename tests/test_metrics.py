@@ -33,6 +33,7 @@ def test_perfect_swap(rng):
     assert s['changed_l1'] == 0 and s['outside_l1'] == 0
     assert s['changed_ssim'] == pytest.approx(1) and s['ssim'] == \
         pytest.approx(1)
+    assert s['print_ssim'] == pytest.approx(1, abs=1e-6)
     assert s['alpha_iou'] == 1
     assert s['psnr'] == float('inf')
 
@@ -46,6 +47,10 @@ def test_do_nothing_baseline(rng):
     assert s['outside_l1'] == 0
     assert s['alpha_iou'] == 0
     assert s['changed_ssim'] < 0.5
+    # x_ij = x_i: the new garment's print compared with what was there.
+    assert s['print_ssim'] == pytest.approx(
+        windowed_ssim(x_i, truth)[mask_j].mean(), rel=1e-10, abs=1e-12)
+    assert s['print_ssim'] < 0.5
     assert math.isfinite(s['psnr'])
     json.dumps(s)  # every value is finite here, plain floats
 
@@ -69,6 +74,7 @@ def test_flat_oracle_is_exact_on_flat_colours():
     assert s['changed_l1'] == pytest.approx(0, abs=1e-12)
     assert s['outside_l1'] == 0
     assert s['alpha_iou'] == 1
+    assert s['print_ssim'] == pytest.approx(1, abs=1e-6)
 
 
 def test_flat_oracle_sits_between_nothing_and_perfect(rng):
@@ -77,6 +83,35 @@ def test_flat_oracle_sits_between_nothing_and_perfect(rng):
     nothing = metrics.do_nothing_scores(x_i, truth, mask_i, mask_j)
     assert 0 < s['changed_l1'] < nothing['changed_l1']
     assert s['outside_l1'] == 0 and s['alpha_iou'] == 1
+    # Its x_ij: x_i with each part of the region painted its mean true
+    # colour; print SSIM is that image's SSIM map over mask_j.
+    region = mask_i | mask_j
+    flat = x_i.astype(numpy.float64)
+    for part in (mask_j, region & ~mask_j):
+        flat[:, part] = truth[:, part].astype(numpy.float64).mean(
+            axis=1, keepdims=True)
+    assert s['print_ssim'] == pytest.approx(
+        windowed_ssim(flat, truth)[mask_j].mean(), rel=1e-10, abs=1e-12)
+
+
+def test_print_ssim_prefers_a_misplaced_print_to_a_flat_colour():
+    # A striped new garment (sine stripes, period 10 pixels). A flat fill of
+    # its mean colour (the flat oracle) is closer in L1 than the print
+    # shifted by 2 pixels, yet it has no print: print SSIM says so.
+    h, w = 32, 40
+    stripes = 0.5 + 0.3 * numpy.sin(2 * numpy.pi * numpy.arange(w) / 10)
+    truth = numpy.broadcast_to(stripes, (3, h, w)).copy()
+    mask = numpy.zeros((h, w), bool)
+    mask[8:24, 10:30] = True
+    x_i = truth.copy()
+    x_i[:, mask] = 0.2   # the old, plain garment
+    shifted = truth.copy()
+    shifted[:, mask] = numpy.roll(truth, 2, axis=2)[:, mask]
+    flat = metrics.flat_oracle_scores(x_i, truth, mask, mask)
+    misplaced = metrics.score_swap(x_i, shifted, truth,
+                                   mask.astype(numpy.float32), mask, mask)
+    assert flat['changed_l1'] < misplaced['changed_l1']
+    assert flat['print_ssim'] < misplaced['print_ssim']
 
 
 def test_inverted_alpha_has_zero_iou(rng):
@@ -164,7 +199,39 @@ def test_score_swap_ssims_are_ssim_over_the_region_and_the_image(rng):
     s = metrics.score_swap(x_i, x_ij, truth, region.astype(numpy.float32),
                            mask_i, mask_j)
     assert s['changed_ssim'] == metrics.ssim(x_ij, truth, region)
+    assert s['print_ssim'] == metrics.ssim(x_ij, truth, mask_j)
     assert s['ssim'] == metrics.ssim(x_ij, truth)
+    # The same, from the brute-force windows: the mean over mask_j alone,
+    # not over the whole changed region.
+    assert s['print_ssim'] == pytest.approx(
+        windowed_ssim(x_ij, truth)[mask_j].mean(), rel=1e-10, abs=1e-12)
+    assert s['print_ssim'] != s['changed_ssim']
+
+
+def test_print_ssim_sees_only_the_windows_of_mask_j(rng):
+    # Each pixel's SSIM reads its 11x11 window: pixels more than 5 rows or
+    # columns away from every pixel of mask_j cannot move print SSIM, while
+    # the other scores see them.
+    x_i, truth, mask_i, mask_j = swap_case(rng, 32, 24)
+    x_ij = numpy.clip(truth + 0.1 * rng.standard_normal(truth.shape),
+                      0, 1).astype(numpy.float32)
+    alpha = (mask_i | mask_j).astype(numpy.float32)
+    s = metrics.score_swap(x_i, x_ij, truth, alpha, mask_i, mask_j)
+    rows, cols = numpy.nonzero(mask_j)
+    far = numpy.ones(mask_j.shape, bool)
+    for r, c in zip(rows, cols):
+        far[max(r - 5, 0):r + 6, max(c - 5, 0):c + 6] = False
+    assert far.sum() > 100
+    away = x_ij.copy()
+    away[:, far] = rng.random((3, far.sum()))
+    moved = metrics.score_swap(x_i, away, truth, alpha, mask_i, mask_j)
+    assert moved['print_ssim'] == pytest.approx(s['print_ssim'], rel=1e-12)
+    assert moved['ssim'] < s['ssim']
+    # A change inside mask_j does move it.
+    inside = x_ij.copy()
+    inside[:, mask_j] = rng.random((3, mask_j.sum()))
+    changed = metrics.score_swap(x_i, inside, truth, alpha, mask_i, mask_j)
+    assert changed['print_ssim'] < s['print_ssim']
 
 
 def test_ssim_map_shape_and_small_images(rng):
@@ -214,6 +281,19 @@ def test_empty_masks_are_refused(rng):
     with pytest.raises(ValueError, match='unchanged region'):
         metrics.score_swap(a, b, b, empty.astype(numpy.float32), ~empty,
                            empty)
+    # No new garment: print SSIM is undefined, as the module refuses any
+    # score over no pixels (never nan: a mean over swaps would hide it).
+    old = numpy.zeros((16, 12), bool)
+    old[2:6, 2:6] = True
+    for call in (lambda: metrics.score_swap(
+                     a, b, b, old.astype(numpy.float32), old, empty),
+                 lambda: metrics.do_nothing_scores(a, b, old, empty),
+                 lambda: metrics.flat_oracle_scores(a, b, old, empty)):
+        with pytest.raises(ValueError, match='mask_j .*empty'):
+            call()
+    # An empty old mask is still fine: the person wore nothing there.
+    s = metrics.score_swap(a, b, b, old.astype(numpy.float32), empty, old)
+    assert s['print_ssim'] == pytest.approx(1)
 
 
 @pytest.mark.parametrize('call, words', [

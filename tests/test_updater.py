@@ -140,6 +140,29 @@ def test_loss_weights_are_used():
         + values['gen/loss_id'], rel=1e-5)
 
 
+def test_the_matching_term_trains_the_warp():
+    updater = make_updater(gen_options={'warp': 'grid'}, gamma_match=2.0)
+    gen = updater.get_optimizer('gen').target
+    before = params(gen)
+    values = step(updater)
+    assert values['gen/loss'] == pytest.approx(
+        values['gen/loss_adv'] + values['gen/loss_cyc']
+        + 0.1 * values['gen/loss_id'] + 2.0 * values['gen/loss_match'],
+        rel=1e-5)
+    assert 0 < values['gen/loss_match'] < 2
+    changed = {n for n, p in params(gen).items()
+               if not numpy.array_equal(p, before[n])}
+    # l4 starts at zero, so at the first step only it learns of the warp:
+    # the layers before it get exactly zero gradients through it.
+    assert {'/warp/l4/W', '/warp/l4/b'} <= changed
+    assert not any(n.startswith('/warp/c') for n in changed)
+
+
+def test_the_matching_term_needs_a_warp():
+    with pytest.raises(ValueError, match='warping generator'):
+        make_updater(gamma_match=1.0)
+
+
 def test_a_nan_loss_stops_before_any_update():
     updater = make_updater()
     gen = updater.get_optimizer('gen').target

@@ -17,6 +17,11 @@ and gradients. What is fast, and where:
   (``F.group_normalization`` with one group per channel) for float32 or
   float64 ``(B, C, ...)``, in cache-sized blocks, optionally with the ReLU
   or leaky ReLU after it in the same node (the same floats as two).
+* :mod:`~cagan.kernels.sampler`: :func:`spatial_transformer_sampler`
+  (bilinear sampling, the warp's) for float32 or float64: gathers at flat
+  indices and a bincount for the input's gradient, in place of Chainer's
+  per-sample fancy indexing and ``numpy.add.at``; first-order gradients
+  only, as Chainer's.
 * :mod:`~cagan.kernels.noise`: the discriminator's Gaussian noise.
 * :mod:`~cagan.kernels.adam`: Adam's update rule, in place and by blocks,
   Chainer's floats bit for bit.
@@ -28,15 +33,15 @@ The switch
 ``chainer.config.cagan_cpu_kernels`` chooses between the kernels and
 Chainer's own functions, as ``chainer.config.use_ideep`` chooses iDeep:
 
-* ``'auto'`` (the default): the five functions above use their kernels
+* ``'auto'`` (the default): the six functions above use their kernels
   wherever they apply, plain NumPy arrays of the shapes and dtypes each
   covers, and Chainer's function for anything else (CuPy, ChainerX, arrays
   Chainer hands to iDeep, other shapes or dtypes): a GPU run never reaches
   a kernel;
 * ``'never'``: Chainer's own functions (``F.convolution_2d``,
   ``F.deconvolution_2d``, ``F.relu``, ``F.leaky_relu``,
-  ``F.group_normalization``), always: the reference the kernels are tested
-  and timed against.
+  ``F.group_normalization``, ``F.spatial_transformer_sampler``), always:
+  the reference the kernels are tested and timed against.
 
 Its default is set on ``chainer.global_config`` once, when cagan is
 imported, from ``$CAGAN_CPU_KERNELS`` (``'auto'`` where unset), as Chainer
@@ -56,3 +61,4 @@ from cagan.kernels.activation import leaky_relu, relu  # noqa: F401
 from cagan.kernels.connection import (  # noqa: F401
     convolution_2d, deconvolution_2d)
 from cagan.kernels.normalization import instance_normalization  # noqa: F401
+from cagan.kernels.sampler import spatial_transformer_sampler  # noqa: F401

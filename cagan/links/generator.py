@@ -8,6 +8,7 @@ from cagan.sizes import as_size, check_size, check_width
 from cagan.links.connection import (
     Convolution2D, Deconvolution2D, ResizeConvolution2D)
 from cagan.links.instance_normalization import InstanceNormalization
+from cagan.links.warp import WARPS, Warp
 
 
 UPSAMPLES = ('deconv', 'resize')
@@ -50,6 +51,19 @@ class Generator(chainer.Chain):
       paint. With ``inject``, the copies join each decoder layer's input
       before its upsampling, as for ``'deconv'``.
 
+    * ``warp='affine'`` or ``'grid'``, the article warped onto the person
+      (beyond CAGAN; as the try-on methods after it, see
+      :mod:`cagan.links.warp`): a :class:`~cagan.links.warp.Warp` ``warp``
+      of ``y_j`` onto ``x_i``, an affine transform (plus a 6x6 grid of
+      offsets for ``'grid'``), and the warped article ``w`` and its warped
+      silhouette ``m`` are given to the network as 4 more input channels
+      (``c0.W``: ``(ch/8, 13, 4, 4)``). The network's first three output
+      channels are then the pixels it paints (``render``: skin, edges)
+      and the image is the composite ``m * w + (1 - m) * render``: inside
+      the article's silhouette the swap shows the product photo's own
+      pixels, so prints arrive as they are, and ``alpha`` decides where
+      the composite replaces ``x_i``.
+
     Args:
         ch (int): base width, a positive multiple of 8 (the reference article: 512).
         size (int or (int, int)): image (height, width) this generator is
@@ -61,29 +75,38 @@ class Generator(chainer.Chain):
         inject (bool): concatenate downsampled inputs before every layer
             after ``c0``.
         upsample (str): ``'deconv'`` (the reference article) or ``'resize'``.
+        warp (str): ``'none'`` (the reference article), ``'affine'`` or
+            ``'grid'``.
 
     Raises:
         cagan.errors.SizeError: for a width or a size it cannot take.
-        ValueError: for an unknown ``upsample``.
+        ValueError: for an unknown ``upsample`` or ``warp``.
     """
 
     in_channels = 9
     out_channels = 4
 
     def __init__(self, ch=512, size=(256, 256), wscale=0.02, seed=None,
-                 inject=False, upsample='deconv'):
+                 inject=False, upsample='deconv', warp='none'):
         super().__init__()
         check_width('Generator', ch)
         check_size('Generator', size, n_down=4, multiple=16)
         if upsample not in UPSAMPLES:
             raise ValueError('Generator: upsample must be one of {}, got {!r}'
                              .format(UPSAMPLES, upsample))
+        if warp not in WARPS:
+            raise ValueError('Generator: warp must be one of {}, got {!r}'
+                             .format(WARPS, warp))
         self.ch = ch
         self.size = as_size(size)
         self.inject = bool(inject)
         self.upsample = upsample
+        self.warp_kind = warp
+        # The network's inputs: the triplet, and the warped article and
+        # its silhouette.
+        n_in = self.in_channels + (4 if warp != 'none' else 0)
         # Extra input channels of every layer after c0.
-        k = self.in_channels if self.inject else 0
+        k = n_in if self.inject else 0
         w = chainer.initializers.Normal(
             wscale, rng=numpy.random.default_rng(seed))
         if upsample == 'deconv':
@@ -93,7 +116,7 @@ class Generator(chainer.Chain):
             def up(n_in, n_out):
                 return ResizeConvolution2D(n_in, n_out, initialW=w)
         with self.init_scope():
-            self.c0 = Convolution2D(9, ch // 8, 4, 2, 1, initialW=w)
+            self.c0 = Convolution2D(n_in, ch // 8, 4, 2, 1, initialW=w)
             self.c1 = Convolution2D(ch // 8 + k, ch // 4, 4, 2, 1, initialW=w)
             self.c2 = Convolution2D(ch // 4 + k, ch // 2, 4, 2, 1, initialW=w)
             self.c3 = Convolution2D(ch // 2 + k, ch, 4, 2, 1, initialW=w)
@@ -108,6 +131,10 @@ class Generator(chainer.Chain):
             self.dbn0 = InstanceNormalization(ch // 2)
             self.dbn1 = InstanceNormalization(ch // 4)
             self.dbn2 = InstanceNormalization(ch // 8)
+            if warp != 'none':
+                # Its own stream of the seed.
+                self.warp = Warp(self.size, warp,
+                                 seed=None if seed is None else [seed, 1])
 
     def forward(self, x):
         """The reference article's forward pass, with the options chosen.
@@ -117,14 +144,20 @@ class Generator(chainer.Chain):
                 ``(x_i, y_i, y_j)``, each RGB in [0, 1].
 
         Returns:
-            ~chainer.Variable: ``(B, 4, H, W)`` float32 in (0, 1): the
-            generated image in channels 0-2 and ``alpha`` in channel 3.
+            ~chainer.Variable: ``(B, 4, H, W)`` float32 in [0, 1]: the
+            generated image in channels 0-2 (with a warp, the composite of
+            the warped article and the painted pixels) and ``alpha`` in
+            channel 3.
         """
         check_size('Generator', x.shape[2:], n_down=4, multiple=16)
         # The weights' dtype inside (float16 under mixed precision, see
         # cagan.precision), the caller's outside.
         dtype = x.dtype
         x = F.cast(x, self.c0.W.dtype)
+        if self.warp_kind != 'none':
+            x_i, _, y_j = F.split_axis(x, [3, 6], axis=1)
+            w, m = self.warp(x_i, y_j)
+            x = F.concat((x, w, m), axis=1)
         # The inputs at each size a layer reads, pooled once per call.
         copies = pyramid(x, 4) if self.inject else None
         h1 = relu(self.c0(x))
@@ -134,7 +167,12 @@ class Generator(chainer.Chain):
         h = self.dbn0(self.dc0(beside(h, copies, 16)), activation=relu) + h3
         h = self.dbn1(self.dc1(beside(h, copies, 8)), activation=relu) + h2
         h = self.dbn2(self.dc2(beside(h, copies, 4)), activation=relu) + h1
-        return F.cast(F.sigmoid(self.dc3(beside(h, copies, 2))), dtype)
+        out = F.sigmoid(self.dc3(beside(h, copies, 2)))
+        if self.warp_kind != 'none':
+            render, alpha = F.split_axis(out, [3], axis=1)
+            m = F.broadcast_to(m, render.shape)
+            out = F.concat((render + m * (w - render), alpha), axis=1)
+        return F.cast(out, dtype)
 
     def swap(self, x_i, y_i, y_j):
         """Dress the person of ``x_i``, who wears ``y_i``, in article ``y_j``.

@@ -1,6 +1,7 @@
 """scripts/serve.py: the try-on service, over real HTTP and in a real
 headless browser."""
 
+import contextlib
 import io
 import json
 import os
@@ -41,11 +42,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope='module')
-def service(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('serve')
+@contextlib.contextmanager
+def serving(folder, gen_options=None):
+    """scripts/serve.py on a generator exported by scripts/export.py, in
+    ``folder``: its URL while it runs."""
     resolved = config.resolve({'data': {'size': [32, 16]},
-                               'model': {'ch': 8}}, 'test')
+                               'model': {'ch': 8, 'gen': gen_options or {}}},
+                              'test')
     config.save(resolved, folder / run.CONFIG_NAME)
     chainer.serializers.save_npz(str(folder / 'gen_epoch_1.npz'),
                                  run.make_generator(resolved, seed=0))
@@ -75,10 +78,19 @@ def service(tmp_path_factory):
                 pytest.fail('the service did not start: ' +
                             (folder / 'serve.log').read_text())
             time.sleep(0.1)
-    yield url, folder
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope='module')
+def service(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('serve')
+    with serving(folder) as url:
+        yield url, folder
 
 
 def multipart(fields):
@@ -139,6 +151,16 @@ def test_the_api_answers(service):
     assert status == 200 and alpha.size == (70, 90) and alpha.mode == 'L'
     page = urllib.request.urlopen(url + '/').read().decode()
     assert 'type="file"' in page and '/articles/red.png' in page
+
+
+def test_a_warping_generator_serves(tmp_path):
+    # Its file has onnxruntime's GridSample (cagan/export.py).
+    with serving(tmp_path, {'warp': 'grid'}) as url:
+        status, kind, body = post(url, {'photo': ('me.png',
+                                                  png(photo((90, 70)))),
+                                        'article': 'dots'})
+    assert status == 200 and kind == 'image/png', body
+    assert Image.open(io.BytesIO(body)).size == (70, 90)
 
 
 def bad_requests():
