@@ -28,6 +28,11 @@ What breaks there, and the smallest fix for each:
 
 Left alone: ``chainer.distributions.Categorical.log_prob`` on NumPy 2
 (``meshgrid`` now returns a tuple); cagan does not use it.
+
+Apart from these, :func:`fix_double_backprop` mends two bugs of Chainer
+7.8.1's own double backprop that a gradient penalty meets; it imports
+Chainer, so it runs when first needed (:func:`cagan.losses.r1_penalty`),
+not here.
 """
 
 import importlib.util
@@ -80,8 +85,62 @@ def _import_cupy_quietly():
         os.environ.setdefault('CHAINER_CUDNN', '0')
 
 
+def fix_double_backprop():
+    """Mend two bugs of Chainer 7.8.1's double backprop, both met by the
+    gradient of a penalty on D's input gradient
+    (:func:`cagan.losses.r1_penalty`), with cagan's kernels or Chainer's
+    own functions; idempotent. Nothing that worked before changes: both
+    fixes act only where Chainer raised.
+
+    * ``F.group_normalization`` (instance norm): the backward of its
+      first-order gradient node (``_ScaleShiftGrad``) subscripts the
+      gradients of its ``gamma`` and ``beta`` outputs, which are None
+      when nothing reads them (a penalty on the input's gradient alone):
+      a TypeError. None is what Chainer means by zero; zeros are passed.
+    * ``F.deconvolution_2d`` (the input gradient of ``F.convolution_2d``,
+      the patch head's 3x3 ``c5``): asked for its filter's gradient alone,
+      its input being a constant, it passes the Variables ``x`` and ``W``
+      where their shapes are due (``_set_cover_all(x, W)``; on the CPU
+      only, a GPU's forward pass sets it): a ValueError. The shapes are
+      taken.
+    """
+    import chainer
+    from chainer.functions.connection import deconvolution_2d
+    from chainer.functions.normalization import group_normalization
+
+    node = group_normalization._ScaleShiftGrad
+    if not getattr(node.backward, 'cagan_fixed', False):
+        backward = node.backward
+
+        def zeros_for_none(self, indexes, grad_outputs):
+            if any(g is None for g in grad_outputs):
+                like = next(g for g in grad_outputs if g is not None)
+                # Outputs: x_hat's gradient, then gamma's and beta's.
+                x_hat, gamma = self.inputs[:2]
+                outputs = (x_hat, gamma, gamma)
+                with chainer.using_device(like.device):
+                    grad_outputs = tuple(
+                        chainer.Variable(like.xp.zeros(o.shape, o.dtype))
+                        if g is None else g
+                        for g, o in zip(grad_outputs, outputs))
+            return backward(self, indexes, grad_outputs)
+
+        zeros_for_none.cagan_fixed = True
+        node.backward = zeros_for_none
+    node = deconvolution_2d.Deconvolution2DFunction
+    if not getattr(node._set_cover_all, 'cagan_fixed', False):
+        set_cover_all = node._set_cover_all
+
+        def shapes(self, x_shape, w_shape):
+            return set_cover_all(self, getattr(x_shape, 'shape', x_shape),
+                                 getattr(w_shape, 'shape', w_shape))
+
+        shapes.cagan_fixed = True
+        node._set_cover_all = shapes
+
+
 def apply():
-    """Apply every fix above; idempotent.
+    """Apply every fix above (but :func:`fix_double_backprop`); idempotent.
 
     The import-time fixes only matter before Chainer is imported; if the
     caller imported it first, only the NumPy aliases are restored.

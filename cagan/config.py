@@ -82,6 +82,12 @@ SCHEMA = {
             # chainer.link_hooks.SpectralNormalization); off in the
             # reference article.
             'spectral_norm': (False, 'bool'),
+            # A projection term (Miyato and Koyama 2018, "cGANs with
+            # Projection Discriminator"; pfnet-research/sngan_projection):
+            # an article encoder's pooled embedding times the features
+            # the head reads, at every patch ("does this person wear this
+            # article"). Off in the reference article.
+            'projection': (False, 'bool'),
         },
     },
     'loss': {
@@ -94,6 +100,15 @@ SCHEMA = {
         # silhouette, with the product photo's own mask instead of a
         # human parser's (cagan/losses.py). 0: off (CAGAN's losses alone).
         'gamma_match': (0.0, 'float'),
+        # R1, a gradient penalty on D's real pairs (Mescheder, Geiger and
+        # Nowozin 2018, "Which Training Methods for GANs do actually
+        # Converge?", eq. 9): gamma_r1 / 2 E ||grad D(x_i, y_i)||^2 added
+        # to D's loss. 0: off (the reference article).
+        'gamma_r1': (0.0, 'float'),
+        # R1 lazily, on one D step in r1_every, weighted by r1_every there
+        # (StyleGAN2's lazy regularisation, Karras et al. 2020, which
+        # uses 16); 1: every step.
+        'r1_every': (16, 'int'),
     },
     # What changes during a run, in epochs of the run's data; the step
     # reads each at its iteration (cagan/updater.py).

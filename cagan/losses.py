@@ -11,10 +11,15 @@ the paper's and the one here, is ``log(1 - D)``.
 
 :func:`supervised_loss` is not CAGAN's: it is the supervised reference's
 L1 to the true swap (``train.mode: supervised``), an upper bound.
+:func:`r1_penalty` is not CAGAN's either: a stabiliser of D's step
+(``loss.gamma_r1``).
 """
 
+import chainer
 import chainer.functions as F
 import numpy
+
+from cagan import _compat
 
 
 def _bce(logits, real):
@@ -63,6 +68,49 @@ def dis_loss(d_real, d_fake, d_wrong):
     fake = adversarial_fake(d_fake)
     wrong = adversarial_fake(d_wrong)
     return real + fake + wrong, real, fake, wrong
+
+
+def r1_penalty(d_real, x_real):
+    """R1, a gradient penalty on real data (Mescheder, Geiger and Nowozin,
+    "Which Training Methods for GANs do actually Converge?", ICML 2018,
+    eq. 9), without its weight: a stabiliser of D's step, not CAGAN's.
+
+    .. math::
+        \\frac{1}{2} \\mathbb{E}_{x \\sim p_{real}}
+        \\|\\nabla_x D(x)\\|^2
+
+    so that ``gamma * r1_penalty(...)`` is the paper's ``R1`` with weight
+    ``gamma``. ``D(x)`` is the logit before the sigmoid (the paper's
+    ``D_psi``), and ``x`` the whole input D read: for CAGAN, the
+    6-channel real pair (x_i, y_i), person and article, as R1 is defined
+    on D's input. For a patch head, ``D(x)`` of a sample is the mean of
+    its logits over positions, as the adversarial terms average over
+    them: the penalty keeps the scale of the linear head's (one logit),
+    whatever the number of patches. The expectation is the mean over the
+    batch of each sample's squared norm, summed over the input's
+    channels and pixels. One gradient of the batch's summed (mean)
+    logits gives every sample's own gradient, as D treats samples
+    independently (instance norm and noise are per sample).
+
+    The gradient is taken with double backprop (``chainer.grad(...,
+    enable_double_backprop=True)``), so that the penalty's own gradient
+    reaches D's weights; :func:`cagan._compat.fix_double_backprop` mends
+    the two bugs of Chainer 7.8.1 it meets.
+
+    Args:
+        d_real: float ``(B, 1)`` or ``(B, 1, h, w)`` logits, computed from
+            ``x_real``.
+        x_real (~chainer.Variable): ``(B, C, H, W)``, what D read.
+
+    Returns:
+        ~chainer.Variable: scalar of ``x_real``'s dtype.
+    """
+    _compat.fix_double_backprop()
+    batch = d_real.shape[0]
+    positions = d_real.size // batch
+    grad, = chainer.grad([F.sum(d_real) / positions], [x_real],
+                         enable_double_backprop=True)
+    return 0.5 * F.sum(grad * grad) / batch
 
 
 def cycle_loss(x_i, x_iji):

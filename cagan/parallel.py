@@ -106,8 +106,9 @@ class SharedStep(object):
         work (callable): ``work(arrays, schedule, share)`` computes one
             share's gradients into the links' parameters (``grad``; None
             where a parameter has none) and returns a dict of at most
-            :data:`MAX_VALUES` float report values (the same keys every
-            time). ``arrays``: the share's rows of the batch's arrays;
+            :data:`MAX_VALUES` float report values (the same keys in
+            every share of a step, which may follow the schedule, as
+            ``dis/loss_r1``). ``arrays``: the share's rows of the batch's arrays;
             ``schedule``: the dict given to :meth:`__call__`; ``share``:
             0 in the trainer's process, 1.. in the helpers.
 

@@ -181,8 +181,9 @@ def make_step(config, gen, dis, iterator, device, precision='float32',
     return CAGANUpdater(
         iterator, optimizers, device=device, gamma_adv=loss['gamma_adv'],
         gamma_cyc=loss['gamma_cyc'], gamma_id=loss['gamma_id'],
-        gamma_match=loss['gamma_match'],
-        gen_ema=gen_ema, ema=opt['ema'], processes=processes)
+        gamma_match=loss['gamma_match'], gamma_r1=loss['gamma_r1'],
+        r1_every=loss['r1_every'], gen_ema=gen_ema, ema=opt['ema'],
+        processes=processes)
 
 
 def make_trainer(config, out, device='@numpy', progress=False, comm=None,

@@ -107,7 +107,10 @@ class CAGANUpdater(_GeneratorUpdater):
     2. D's loss on the real pair (x_i, y_i), the fake pair (x_ij, y_j), with
        the graph cut at x_ij, and the mismatched pair (x_i, y_j), in one
        batched call (instance norm is per sample, so batching changes no
-       value); D's update.
+       value); with ``gamma_r1``, every ``r1_every``-th step (the
+       iterations 0, k, 2k, ...; StyleGAN2's lazy regularisation) also
+       ``gamma_r1 * r1_every * R1`` (:func:`cagan.losses.r1_penalty`, on
+       the real pairs of that same call); D's update.
 
     G's gradient flows through D's weights as they were before this step: D
     is updated only after G (Chainer's dcgan example updates D first and then
@@ -122,9 +125,11 @@ class CAGANUpdater(_GeneratorUpdater):
     ``gen/loss_cyc``, ``gen/loss_id``, ``gen/alpha`` (mean alpha, the
     repainted fraction: near 0 or 1 means training failed), with the
     matching term ``gen/loss_match``, ``dis/loss``,
-    ``dis/loss_real``, ``dis/loss_fake``, ``dis/loss_wrong``; with an id
-    warm-up also ``gen/gamma_id``, with annealed noise ``dis/noise_sigma``
-    (the values this step used).
+    ``dis/loss_real``, ``dis/loss_fake``, ``dis/loss_wrong`` (``dis/loss``
+    is their sum, eq. 2, with or without R1); on the steps that compute
+    R1, ``dis/loss_r1`` (the penalty, unweighted: a LogReport averages
+    it over those steps alone); with an id warm-up also ``gen/gamma_id``,
+    with annealed noise ``dis/noise_sigma`` (the values this step used).
 
     A NaN or infinite loss raises :class:`~cagan.errors.NonFiniteLossError`
     naming the iteration and the loss, before the update that would use it,
@@ -152,6 +157,13 @@ class CAGANUpdater(_GeneratorUpdater):
             a schedule sets another).
         gamma_match (float): the warp's matching term's weight (a warping
             generator only; 0: no such term).
+        gamma_r1 (float): the weight of R1 on D's real pairs (Mescheder et
+            al. 2018, eq. 9; :func:`cagan.losses.r1_penalty`); 0: none, as
+            the reference article.
+        r1_every (int): R1 lazily, on one step in ``r1_every`` (k), weighted
+            by k there (Karras et al., StyleGAN2, 2020, section 3.1; unlike
+            StyleGAN2's separate update, added to that step's D loss, with
+            Adam's rate and betas unchanged); 1: every step.
         gen_ema (cagan.Generator or None): a second generator of the same
             config, float32, holding the moving average of G's weights; it
             starts as G's weights (copied here), moves after every G update
@@ -165,8 +177,8 @@ class CAGANUpdater(_GeneratorUpdater):
 
     def __init__(self, iterator, optimizers, converter=convert.concat_examples,
                  device=None, gamma_adv=1.0, gamma_cyc=1.0, gamma_id=0.1,
-                 gamma_match=0.0, gen_ema=None, ema=None, processes=1,
-                 **kwargs):
+                 gamma_match=0.0, gamma_r1=0.0, r1_every=1, gen_ema=None,
+                 ema=None, processes=1, **kwargs):
         if not isinstance(optimizers, dict) or set(optimizers) != {'gen',
                                                                    'dis'}:
             raise ValueError("CAGANUpdater needs optimizers {'gen': ..., "
@@ -179,6 +191,14 @@ class CAGANUpdater(_GeneratorUpdater):
         if gamma_match and not hasattr(
                 self.get_optimizer('gen').target, 'warp'):
             raise ValueError('gamma_match needs a warping generator')
+        if not gamma_r1 >= 0:
+            raise ValueError('gamma_r1 must be >= 0, got {}'.format(gamma_r1))
+        if isinstance(r1_every, bool) or not isinstance(
+                r1_every, int) or r1_every < 1:
+            raise ValueError('r1_every must be a whole number >= 1, got '
+                             '{!r}'.format(r1_every))
+        self.gamma_r1 = gamma_r1
+        self.r1_every = r1_every
         #: The id loss's weight of the next update (a schedule may set it).
         self.gamma_id = gamma_id
         #: D's noise level of the next update (a schedule may set it).
@@ -200,7 +220,11 @@ class CAGANUpdater(_GeneratorUpdater):
         arrays = tuple(self.converter(batch, self.input_device))
         schedule = {'gamma_id': self.gamma_id,
                     'noise_sigma': self.noise_sigma,
-                    'noise_step': self.noise_step}
+                    'noise_step': self.noise_step,
+                    # Whether D's half adds R1 (lazily, one step in k): a
+                    # flag read by every process of a shared step.
+                    'r1': float(self.gamma_r1 > 0
+                                and self.iteration % self.r1_every == 0)}
         if self.shared is None:
             values = self.share_grads(arrays, schedule, 0)
         else:
@@ -215,7 +239,8 @@ class CAGANUpdater(_GeneratorUpdater):
             arrays (tuple): ``(x_i, y_i, y_j)`` or ``(x_i, y_i, y_j,
                 shown)``, the converter's arrays.
             schedule (dict): this step's ``gamma_id``, ``noise_sigma`` and
-                ``noise_step`` (see the attributes of the same names).
+                ``noise_step`` (see the attributes of the same names), and
+                ``r1`` (optional): nonzero where D's half adds R1.
             share (int): which process's share (0 alone): D draws its
                 noise from that process's stream.
 
@@ -239,7 +264,8 @@ class CAGANUpdater(_GeneratorUpdater):
                                           schedule['gamma_id'],
                                           dis.noise(step, share, sigma))
             values.update(self.dis_grads(x_i, y_i, y_j, x_ij,
-                                         dis.noise(step + 1, share, sigma)))
+                                         dis.noise(step + 1, share, sigma),
+                                         r1=bool(schedule.get('r1'))))
         return values
 
     def gen_grads(self, x_i, y_i, y_j, worn=None, gamma_id=None,
@@ -286,27 +312,45 @@ class CAGANUpdater(_GeneratorUpdater):
         return ({k: float(v.array) for k, v in values.items()},
                 x_ij.array)
 
-    def dis_grads(self, x_i, y_i, y_j, x_ij, noise=None):
+    def dis_grads(self, x_i, y_i, y_j, x_ij, noise=None, r1=False):
         """D's gradients on the real, fake and mismatched pairs, on arrays
-        (no graph reaches G), with D's ``noise`` (None: none).
+        (no graph reaches G), with D's ``noise`` (None: none); with ``r1``
+        (and ``gamma_r1``), of D's loss plus ``gamma_r1 * r1_every`` times
+        R1 on the real pairs (:func:`cagan.losses.r1_penalty`).
+
+        R1 differentiates D's logits with respect to its input: the real
+        pairs are then a Variable, concatenated with the others into the
+        same batched call (the same values, noise and spectral norm
+        iteration as without R1, and no second pass through D).
 
         Returns:
             dict: ``dis/loss``, ``dis/loss_real``, ``dis/loss_fake``,
-            ``dis/loss_wrong`` as floats.
+            ``dis/loss_wrong`` (and ``dis/loss_r1`` with R1) as floats.
         """
         dis_opt = self.get_optimizer('dis')
         dis = dis_opt.target
         xp = backend.get_array_module(x_i)
-        pairs = xp.concatenate((xp.concatenate((x_i, y_i), axis=1),
-                                xp.concatenate((x_ij, y_j), axis=1),
-                                xp.concatenate((x_i, y_j), axis=1)), axis=0)
+        real_pairs = xp.concatenate((x_i, y_i), axis=1)
+        others = (xp.concatenate((x_ij, y_j), axis=1),
+                  xp.concatenate((x_i, y_j), axis=1))
+        r1 = bool(r1 and self.gamma_r1)
+        if r1:
+            real_pairs = chainer.Variable(real_pairs)
+            pairs = F.concat((real_pairs,) + others, axis=0)
+        else:
+            pairs = xp.concatenate((real_pairs,) + others, axis=0)
         d_real, d_fake, d_wrong = F.split_axis(dis(pairs, noise=noise), 3,
                                                axis=0)
         loss, real, fake, wrong = losses.dis_loss(d_real, d_fake, d_wrong)
-        dis.cleargrads()
-        loss.backward(loss_scale=precision.loss_scale(dis_opt))
         values = {'dis/loss': loss, 'dis/loss_real': real,
                   'dis/loss_fake': fake, 'dis/loss_wrong': wrong}
+        total = loss
+        if r1:
+            penalty = losses.r1_penalty(d_real, real_pairs)
+            total = loss + (self.gamma_r1 * self.r1_every) * penalty
+            values['dis/loss_r1'] = penalty
+        dis.cleargrads()
+        total.backward(loss_scale=precision.loss_scale(dis_opt))
         return {k: float(v.array) for k, v in values.items()}
 
     def apply(self, values, schedule):

@@ -85,6 +85,43 @@ def test_apply_is_idempotent_and_keeps_chainer_working():
     assert numpy.float is float and 'float' in numpy.sctypes
 
 
+def test_double_backprop_with_the_input_gradient_alone():
+    # A penalty on the input's gradient alone (R1): Chainer 7.8.1 raised
+    # in group norm's and the convolution's double backward. Fixed, the
+    # weights' gradients are those of a route where Chainer did not raise
+    # (every first-order gradient read; a gradient that is not constant).
+    import chainer
+    import chainer.functions as F
+    from cagan import _compat
+    _compat.fix_double_backprop()
+    _compat.fix_double_backprop()
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 4))
+    gamma = chainer.Parameter(rng.standard_normal(3))
+    beta = chainer.Parameter(rng.standard_normal(3))
+    W = chainer.Parameter(rng.standard_normal((1, 3, 3, 3)))
+
+    def weight_grads(read_all):
+        xv = chainer.Variable(x)
+        h = F.group_normalization(xv, 3, gamma, beta)
+        # A constant: the convolution's output gradient is one.
+        ones = chainer.Variable(numpy.ones((2, 1, 4, 4)),
+                                requires_grad=read_all)
+        y = F.sum(F.convolution_2d(h ** 3, W, pad=1) * ones)
+        wanted = [xv, gamma, beta, ones] if read_all else [xv]
+        firsts = chainer.grad([y], wanted, enable_double_backprop=True)
+        loss = F.sum(firsts[0] ** 2)
+        if read_all:
+            loss += sum(0 * F.sum(g) for g in firsts[1:])
+        for p in (gamma, beta, W):
+            p.cleargrad()
+        loss.backward()
+        return [p.grad for p in (gamma, beta, W)]
+
+    for ours, theirs in zip(weight_grads(False), weight_grads(True)):
+        numpy.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
 def find_python312():
     """A working Python 3.12 interpreter, or None.
 

@@ -18,9 +18,10 @@ def test_defaults_are_the_seeds_setup():
         'ch': 512, 'wscale': 0.02,
         'gen': {'inject': False, 'upsample': 'deconv', 'warp': 'none'},
         'dis': {'head': 'linear', 'noise_sigma': 0.2, 'inject': False,
-                'spectral_norm': False}}
+                'spectral_norm': False, 'projection': False}}
     assert d['loss'] == {'gamma_adv': 1.0, 'gamma_cyc': 1.0, 'gamma_id': 0.1,
-                         'gamma_match': 0.0}
+                         'gamma_match': 0.0, 'gamma_r1': 0.0,
+                         'r1_every': 16}
     assert d['schedule'] == {'id_warmup': 0.0, 'noise_until': None,
                              'decay_from': None}
     assert d['optimizer']['ema'] is None and d['train']['mode'] == 'cagan'
@@ -72,6 +73,8 @@ def test_empty_file_is_the_defaults(tmp_path):
     ('model:\n  gen:\n    warp: tps\n', ['model.gen.warp',
                                          'none, affine, grid']),
     ('loss:\n  gamma_match: 1\n', ['loss.gamma_match', 'model.gen.warp']),
+    ('loss:\n  r1_every: 0\n', ['loss.r1_every', 'at least 1']),
+    ('loss:\n  gamma_r1: -1\n', ['loss.gamma_r1', '>= 0']),
 ])
 def test_mistakes_name_the_file_and_the_key(tmp_path, text, words):
     path = write(tmp_path, text)
@@ -171,7 +174,7 @@ def test_a_runs_config_saved_flat_loads_as_it_was_meant(tmp_path):
         'ch': 16, 'wscale': 0.02,
         'gen': {'inject': True, 'upsample': 'resize', 'warp': 'none'},
         'dis': {'head': 'patch16', 'noise_sigma': 0.0, 'inject': False,
-                'spectral_norm': False}}
+                'spectral_norm': False, 'projection': False}}
     assert resolved['schedule'] == {'id_warmup': 1.0, 'noise_until': 4,
                                     'decay_from': 7}
     assert resolved['optimizer']['lr'] == 1e-3

@@ -57,6 +57,22 @@ def test_the_discriminator_is_counted_as_built(head, inject, spectral_norm):
     assert forward_macs(dis) == dis_by_hand(head, inject)
 
 
+@pytest.mark.parametrize('head', ['linear', 'patch', 'patch16'])
+def test_the_projections_article_encoder_is_counted(head):
+    # Its 4x4 stride-2 convolutions of the article (3 channels) to the
+    # head's stride; the inner products (ch per logit) are left out.
+    c = CH
+    layers = [(2, 3, c // 8), (4, c // 8, c // 4), (8, c // 4, c // 2),
+              (16, c // 2, c)]
+    if head != 'patch16':
+        layers.append((32, c, c))
+    encoder = sum(H // s * (W // s) * cin * cout * 16
+                  for s, cin, cout in layers)
+    dis = Discriminator(ch=CH, size=(H, W), head=head, inject=True,
+                        projection=True)
+    assert forward_macs(dis) == dis_by_hand(head, True) + encoder
+
+
 def test_only_a_first_layer_reads_data_alone():
     gen = Generator(ch=CH, size=(H, W), inject=True)
     needs = [n for _, n in flops.layer_macs(

@@ -2,10 +2,11 @@ import math
 import warnings
 
 import chainer
+import chainer.functions as F
 import numpy
 import pytest
 
-from cagan import losses
+from cagan import Discriminator, losses, testing
 
 
 def logits(*values):
@@ -138,3 +139,115 @@ def test_matching_moves_the_warp_towards_the_person():
     losses.matching_loss(x_i, w, m, m).backward()
     # d/dw of mean |w - 0| over 12 values: 1/12 each, towards x_i.
     numpy.testing.assert_allclose(w.grad, 1 / 12, rtol=1e-5)
+
+
+# ------------------------------------------------------------------- R1
+
+def test_r1_of_a_linear_discriminator_is_half_its_squared_weights():
+    # D(x) = w.x + b: every sample's input gradient is w, so R1 = gamma/2
+    # ||w||^2, and its gradient with respect to w (through double
+    # backprop) is gamma w.
+    rng = numpy.random.default_rng(0)
+    w = rng.standard_normal((1, 12)).astype(numpy.float32)
+    dis = chainer.links.Linear(12, 1, initialW=w, initial_bias=0.5)
+    x = chainer.Variable(rng.random((3, 3, 2, 2), dtype=numpy.float32))
+    gamma = 10.0
+    penalty = gamma * losses.r1_penalty(dis(x), x)
+    assert penalty.dtype == numpy.float32
+    assert float(penalty.array) == pytest.approx(
+        gamma / 2 * float((w.astype(numpy.float64) ** 2).sum()), rel=1e-6)
+    dis.cleargrads()
+    penalty.backward()
+    numpy.testing.assert_allclose(dis.W.grad, gamma * w, rtol=1e-6)
+    assert dis.b.grad is None  # the bias moves no input gradient
+
+
+def test_r1_of_a_patch_map_is_the_gradient_of_its_mean_logit():
+    # A 1x1 convolution, one logit per position: d[p] = w.x[p]. The mean
+    # of the 2x3 logits has the gradient w / 6 at each of the 6
+    # positions: ||.||^2 = 6 ||w||^2 / 36.
+    rng = numpy.random.default_rng(1)
+    w = rng.standard_normal((1, 4, 1, 1)).astype(numpy.float32)
+    dis = chainer.links.Convolution2D(4, 1, 1, initialW=w)
+    x = chainer.Variable(rng.random((2, 4, 2, 3), dtype=numpy.float32))
+    d = dis(x)
+    assert d.shape == (2, 1, 2, 3)
+    penalty = losses.r1_penalty(d, x)
+    assert float(penalty.array) == pytest.approx(
+        0.5 * float((w.astype(numpy.float64) ** 2).sum()) / 6, rel=1e-6)
+    dis.cleargrads()
+    penalty.backward()
+    numpy.testing.assert_allclose(dis.W.grad, w / 6, rtol=1e-6)
+
+
+def test_r1_depends_on_the_input_where_d_is_not_linear():
+    # D(x) = sum_i a_i x_i^2 / 2: gradient a * x, R1 = E sum_i a_i^2
+    # x_i^2 / 2, whose gradient with respect to a is a * E[x^2].
+    rng = numpy.random.default_rng(2)
+    a = chainer.Parameter(rng.standard_normal(5))
+    x = chainer.Variable(rng.standard_normal((4, 5)))
+    d = F.sum(F.broadcast_to(a, x.shape) * x * x, axis=1,
+              keepdims=True) / 2
+    penalty = losses.r1_penalty(d, x)
+    assert float(penalty.array) == pytest.approx(
+        float((a.array ** 2 * x.array ** 2).sum()) / 2 / 4, rel=1e-12)
+    penalty.backward()
+    numpy.testing.assert_allclose(
+        a.grad, a.array * (x.array ** 2).mean(axis=0), rtol=1e-12)
+
+
+def _r1_of_a_discriminator(dis, x, step=0):
+    """R1 of ``dis`` (noise at its ``step``-th draws) and its parameters'
+    gradients."""
+    xv = chainer.Variable(x)
+    penalty = losses.r1_penalty(dis(xv, noise=dis.noise(step)), xv)
+    dis.cleargrads()
+    penalty.backward()
+    return float(penalty.array), {name: p.grad.copy() for name, p in
+                                  dis.namedparams() if p.grad is not None}
+
+
+def _float64_discriminator(**options):
+    dis = Discriminator(ch=8, size=64, seed=1, **options)
+    for param in dis.params():
+        param.array = param.array.astype(numpy.float64)
+    return dis
+
+
+@pytest.mark.numerics
+@pytest.mark.parametrize('head', ['linear', 'patch', 'patch16'])
+@pytest.mark.parametrize('noise_sigma', [0.0, 0.2])
+def test_r1_through_the_kernels_is_chainers_and_the_maths(head, noise_sigma):
+    # Double backprop through every layer of D: cagan's kernels (4x4
+    # convolutions, leaky ReLU, instance norm with its activation, noise)
+    # give Chainer's own functions' penalty and weight gradients, and both
+    # the derivative that finite differences measure (float64).
+    x = numpy.random.default_rng(3).random((2, 6, 64, 64))
+    results = {}
+    for switch in ('auto', 'never'):
+        dis = _float64_discriminator(head=head, noise_sigma=noise_sigma)
+        with chainer.using_config('cagan_cpu_kernels', switch):
+            results[switch] = _r1_of_a_discriminator(dis, x)
+    (ours, our_grads), (theirs, their_grads) = results['auto'], \
+        results['never']
+    assert ours > 0
+    assert ours == pytest.approx(theirs, rel=1e-12)
+    testing.assert_gradients_close(our_grads, their_grads,
+                                   testing.cancelled_biases(dis), 1e-12)
+    # Along a random direction v of the weights: (R1(W + e v) - R1(W -
+    # e v)) / 2e is the gradient's inner product with v.
+    rng = numpy.random.default_rng(4)
+    base = {name: p.array.copy() for name, p in dis.namedparams()}
+    v = {name: rng.standard_normal(base[name].shape) for name in our_grads}
+
+    def r1_at(e):
+        for name, p in dis.namedparams():
+            p.array = base[name] + e * v[name] if name in v else base[name]
+        return _r1_of_a_discriminator(dis, x)[0]
+
+    # Small: R1 jumps where a leaky ReLU's input crosses 0 (its slope
+    # changes), and D's tiny layers have inputs near 0.
+    e = 1e-8
+    measured = (r1_at(e) - r1_at(-e)) / (2 * e)
+    expected = sum(float((our_grads[n] * v[n]).sum()) for n in v)
+    assert measured == pytest.approx(expected, rel=1e-5)

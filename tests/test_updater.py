@@ -506,3 +506,123 @@ def test_type_checks_run_at_the_first_step_only(make, one_step, configured):
             seen.append(hook.seen)
     # Never on where the user turned them off.
     assert seen == [{configured}, {False}, {False}]
+
+
+# ------------------------------------------------------------------- R1
+
+def d_batch(updater):
+    """A batch's arrays and G's x_ij for it (test mode: no graph)."""
+    x_i, y_i, y_j = (numpy.stack(a) for a in zip(*triplets()[:4]))
+    with chainer.using_config('train', False):
+        x_ij = updater.get_optimizer('gen').target.swap(
+            x_i, y_i, y_j)[0].array
+    return x_i, y_i, y_j, x_ij
+
+
+def d_grads(dis):
+    return {name: p.grad.copy() for name, p in dis.namedparams()
+            if p.grad is not None}
+
+
+def test_without_gamma_r1_d_has_the_gradients_of_eq_2():
+    # gamma_r1 = 0 (the default): D's half is the reference article's,
+    # bit for bit, even on a step that would add R1.
+    updater = make_updater(gamma_r1=0.0, r1_every=1)
+    dis = updater.get_optimizer('dis').target
+    x_i, y_i, y_j, x_ij = d_batch(updater)
+    pairs = numpy.concatenate([numpy.concatenate(p, axis=1) for p in (
+        (x_i, y_i), (x_ij, y_j), (x_i, y_j))])
+    loss = losses.dis_loss(*F.split_axis(dis(pairs, noise=dis.noise(0)), 3,
+                                         axis=0))[0]
+    dis.cleargrads()
+    loss.backward()
+    expected = d_grads(dis)
+    for r1 in (False, True):
+        values = updater.dis_grads(x_i, y_i, y_j, x_ij, dis.noise(0), r1=r1)
+        assert values['dis/loss'] == float(loss.array)
+        assert 'dis/loss_r1' not in values
+        assert_same(d_grads(dis), expected)
+
+
+@pytest.mark.numerics
+def test_r1_adds_its_weighted_gradient_to_ds_own():
+    gamma, k = 3.0, 4
+    updater = make_updater(noise_sigma=0, gamma_r1=gamma, r1_every=k)
+    dis = updater.get_optimizer('dis').target
+    x_i, y_i, y_j, x_ij = d_batch(updater)
+    plain = updater.dis_grads(x_i, y_i, y_j, x_ij)
+    plain_grads = d_grads(dis)
+    # R1 alone, of D on the real pairs (the whole 6-channel input).
+    real = chainer.Variable(numpy.concatenate((x_i, y_i), axis=1))
+    penalty = losses.r1_penalty(dis(real), real)
+    dis.cleargrads()
+    penalty.backward()
+    r1_grads = d_grads(dis)
+    values = updater.dis_grads(x_i, y_i, y_j, x_ij, r1=True)
+    # dis/loss stays eq. 2; the penalty is reported unweighted.
+    assert sorted(values) == sorted(list(plain) + ['dis/loss_r1'])
+    for key in plain:
+        assert values[key] == pytest.approx(plain[key], rel=1e-6)
+    assert values['dis/loss_r1'] == pytest.approx(float(penalty.array),
+                                                  rel=1e-4)
+    got = d_grads(dis)
+    expected = {n: g + gamma * k * r1_grads[n] if n in r1_grads else g
+                for n, g in plain_grads.items()}
+    testing.assert_gradients_close(got, expected,
+                                   testing.cancelled_biases(dis))
+    # The penalty's part is no rounding: it moves D's weights' gradients
+    # by a sizeable fraction.
+    assert testing.error(got['/c0/W'], plain_grads['/c0/W']) > 0.1
+
+
+def test_r1_is_lazy_every_k_steps_and_reported_there():
+    with_r1 = make_updater(gamma_r1=1.0, r1_every=2)
+    without = make_updater()
+    # Iteration 1 is not a multiple of k = 2: the very step without R1.
+    with_r1.iteration = without.iteration = 1
+    a, b = step(with_r1), step(without)
+    assert a == b and sorted(a) == KEYS
+    for name in ('gen', 'dis'):
+        assert_same(params(with_r1.get_optimizer(name).target),
+                    params(without.get_optimizer(name).target))
+    # Iteration 2: R1, in D's half only.
+    a, b = step(with_r1), step(without)
+    assert sorted(a) == sorted(KEYS + ['dis/loss_r1'])
+    assert a['dis/loss_r1'] > 0
+    assert {k: v for k, v in a.items() if k != 'dis/loss_r1'} == b
+    assert_same(params(with_r1.get_optimizer('gen').target),
+                params(without.get_optimizer('gen').target))
+    assert not all(
+        numpy.array_equal(p, params(without.get_optimizer('dis').target)[n])
+        for n, p in params(with_r1.get_optimizer('dis').target).items())
+    assert 'dis/loss_r1' not in step(with_r1)       # iteration 3
+    assert 'dis/loss_r1' in step(with_r1)           # iteration 4
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({'gamma_r1': -1.0}, 'gamma_r1'), ({'r1_every': 0}, 'r1_every'),
+    ({'r1_every': 2.0}, 'r1_every')])
+def test_r1_options_are_checked(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        make_updater(**kwargs)
+
+
+@pytest.mark.numerics
+def test_r1_in_a_shared_step_is_the_whole_batchs():
+    alone = make_updater(noise_sigma=0, gamma_r1=3.0)
+    shared = make_updater(noise_sigma=0, gamma_r1=3.0, processes=2)
+    arrays = tuple(numpy.stack(a) for a in zip(*triplets()[:4]))
+    schedule = {'gamma_id': 0.1, 'noise_sigma': 0.0, 'noise_step': 0,
+                'r1': 1.0}
+    try:
+        expected = alone.share_grads(arrays, schedule, 0)
+        got = shared.shared(arrays, schedule)
+    finally:
+        shared.finalize()
+    assert sorted(got) == sorted(expected) == sorted(KEYS + ['dis/loss_r1'])
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], rel=1e-4)
+    dis = alone.get_optimizer('dis').target
+    testing.assert_gradients_close(
+        d_grads(shared.get_optimizer('dis').target), d_grads(dis),
+        testing.cancelled_biases(dis))

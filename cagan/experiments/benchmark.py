@@ -283,13 +283,16 @@ def check_peer(config):
     build (it says the same, but only once its interpreter has started).
 
     Raises:
-        cagan.errors.ConfigError: spectral normalisation, or inputs
-            injected into D.
+        cagan.errors.ConfigError: spectral normalisation, inputs
+            injected into D, D's projection term, or the warp.
     """
     dis = config['model']['dis']
     lacking = [name for name, used in (
         ('model.dis.spectral_norm', dis['spectral_norm']),
-        ('model.dis.inject', dis['inject'])) if used]
+        ('model.dis.inject', dis['inject']),
+        ('model.dis.projection', dis['projection']),
+        ('model.gen.warp', config['model']['gen']['warp'] != 'none'))
+        if used]
     if lacking:
         raise ConfigError('the PyTorch peer does not build {}: compare a '
                           'config without it'.format(', '.join(lacking)))

@@ -138,14 +138,17 @@ def build(config):
     config (a dict, as ``cagan.config`` resolves it): the one place the
     peer reads it.
 
-    Refuses (ValueError) what it does not build: spectral normalisation and
-    inputs injected into D.
+    Refuses (ValueError) what it does not build: spectral normalisation,
+    inputs injected into D, D's projection term and the warp.
     """
     data, model, opt = config['data'], config['model'], config['optimizer']
     gen, dis = model['gen'], model['dis']
     lacking = [name for name, used in (
         ('model.dis.spectral_norm', dis['spectral_norm']),
-        ('model.dis.inject', dis['inject'])) if used]
+        ('model.dis.inject', dis['inject']),
+        ('model.dis.projection', dis['projection']),
+        ('model.gen.warp', config['model']['gen']['warp'] != 'none'))
+        if used]
     if lacking:
         raise ValueError('the PyTorch peer does not build {}: compare a '
                          'config without it'.format(', '.join(lacking)))

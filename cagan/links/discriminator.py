@@ -68,7 +68,7 @@ class Discriminator(chainer.Chain):
     reference article's (``c0``..``c4``, ``bn0``..``bn4``, ``l4``); ``bn0`` is unused, as in
     the reference article.
 
-    Two more options, off by default (the reference article):
+    Three more options, off by default (the reference article):
 
     * ``inject=True``, input re-injection (the paper, section 3, "in both G
       and D"): the 6 input channels (the pair, after the input noise),
@@ -87,6 +87,24 @@ class Discriminator(chainer.Chain):
       run goes on exactly); it starts from ``seed``, not from NumPy's global
       generator. The parameters are unchanged: ``W`` is the unnormalised
       weight the optimizer updates.
+    * ``projection=True``, a projection term (Miyato and Koyama, "cGANs
+      with Projection Discriminator", ICLR 2018; pfnet-research/
+      sngan_projection), so that D asks "does this person wear this
+      article" though the two are not aligned. An article encoder reads
+      the article ``y`` (the pair's channels 3..5, after the input noise)
+      alone: ``proj_c0``..``proj_c3`` (and ``proj_c4`` but for
+      ``'patch16'``), 4x4 stride-2 convolutions 3 -> ch/8 -> ch/4 -> ch/2
+      -> ch (-> ch), noise after each, leaky ReLU between them, no
+      activation after the last, ending at the head's stride; its map,
+      averaged over positions, is the embedding ``e(y)`` ``(B, ch)``. The
+      logit gets ``+ <e(y), phi>``: for the patch heads at every position,
+      ``phi`` the ``ch`` channels of the map that ``c5`` reads (without the
+      injected copies); for the linear head, ``phi`` that map summed over
+      positions (the paper's global sum pooling: the sum of the patch
+      heads' terms). Its weights are drawn
+      after the others' (and their ``W_u``), so those stay the ones of
+      ``projection=False``; spectral norm normalises them too. The
+      encoder's multiply-adds are nearly the rest of D's.
 
     Args:
         ch (int): base width, a positive multiple of 8 (the reference article: 512).
@@ -101,6 +119,8 @@ class Discriminator(chainer.Chain):
         inject (bool): concatenate the downsampled pair before every layer
             after ``c0`` (but ``l4``).
         spectral_norm (bool): spectrally normalise every weight.
+        projection (bool): add the projection term of an article encoder
+            (``proj_c*``).
 
     Raises:
         cagan.errors.SizeError: for a width or a size it cannot take.
@@ -111,7 +131,7 @@ class Discriminator(chainer.Chain):
 
     def __init__(self, ch=512, size=(256, 256), head='linear',
                  noise_sigma=0.2, wscale=0.02, seed=None, inject=False,
-                 spectral_norm=False):
+                 spectral_norm=False, projection=False):
         super().__init__()
         check_width('Discriminator', ch)
         if head not in HEADS:
@@ -127,6 +147,7 @@ class Discriminator(chainer.Chain):
         self.noise_sigma = noise_sigma
         self.inject = bool(inject)
         self.spectral_norm = bool(spectral_norm)
+        self.projection = bool(projection)
         self.seed_noise(seed)
         rng = numpy.random.default_rng(seed)
         w = chainer.initializers.Normal(wscale, rng=rng)
@@ -154,6 +175,17 @@ class Discriminator(chainer.Chain):
             # u vectors in name order (children() sorts).
             for link in self.children():
                 if not isinstance(link, InstanceNormalization):
+                    link.add_hook(SpectralNormalization(rng))
+        if self.projection:
+            # After the others' weights and u vectors, which stay those of
+            # projection=False.
+            widths = (3, ch // 8, ch // 4, ch // 2, ch, ch)
+            with self.init_scope():
+                for i in range(self.n_down):
+                    setattr(self, 'proj_c{}'.format(i), Convolution2D(
+                        widths[i], widths[i + 1], 4, 2, 1, initialW=w))
+            if self.spectral_norm:
+                for link in self._projection_layers():
                     link.add_hook(SpectralNormalization(rng))
 
     def seed_noise(self, seed):
@@ -243,8 +275,36 @@ class Discriminator(chainer.Chain):
                 # The same, with the activation in the norm's pass.
                 h = norm(h, activation=leaky_relu)
         if self.head == 'linear':
-            return F.cast(self.l4(h), dtype)
-        return F.cast(self.c5(beside(h, copies, 1 << self.n_down)), dtype)
+            logits = self.l4(h)
+        else:
+            logits = self.c5(beside(h, copies, 1 << self.n_down))
+        if self.projection:
+            # Its noise drawn after the rest's, which stays that of
+            # projection=False.
+            logits = logits + self._projection(x[:, 3:], h, noise, rng)
+        return F.cast(logits, dtype)
+
+    def _projection_layers(self):
+        """The article encoder's convolutions, ``proj_c0`` first."""
+        return [getattr(self, 'proj_c{}'.format(i))
+                for i in range(self.n_down)]
+
+    def _projection(self, y, h, noise, rng):
+        """The projection term ``<e(y), phi>`` of articles ``y`` ``(B, 3,
+        H, W)`` and the map ``h`` ``(B, ch, h, w)`` that the head reads, in
+        the shape of the head's logits."""
+        layers = self._projection_layers()
+        for i, conv in enumerate(layers, 1):
+            y = self._add_noise(conv(y), noise, rng)
+            if i < len(layers):
+                y = leaky_relu(y)
+        embedding = F.expand_dims(F.mean(y, axis=(2, 3)), 1)  # (B, 1, ch)
+        batch, ch = h.shape[:2]
+        # (B, 1, h * w): the inner product at every position.
+        term = F.matmul(embedding, F.reshape(h, (batch, ch, -1)))
+        if self.head == 'linear':
+            return F.sum(term, axis=2)
+        return F.reshape(term, (batch, 1) + h.shape[2:])
 
 
 class SpectralNormalization(link_hooks.SpectralNormalization):

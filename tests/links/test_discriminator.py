@@ -207,3 +207,161 @@ def test_spectral_norm_vectors_are_saved_and_loaded(tmp_path, rng):
                                  Discriminator(ch=8, size=64))
     with pytest.raises(ModelFileError, match="lacks 'c0/W_u'"):
         load_npz(tmp_path / 'plain.npz', again)
+
+
+#: The article encoder's layers for a head's number of stride-2 layers.
+PROJ = {4: ['proj_c0', 'proj_c1', 'proj_c2', 'proj_c3'],
+        5: ['proj_c0', 'proj_c1', 'proj_c2', 'proj_c3', 'proj_c4']}
+
+
+@D_HEADS
+@pytest.mark.parametrize('inject, spectral_norm', [(False, False),
+                                                   (True, True)])
+def test_projection_shapes_and_gradients(rng, head, size, logits, inject,
+                                         spectral_norm):
+    dis = Discriminator(ch=8, size=size, head=head, seed=0, inject=inject,
+                        spectral_norm=spectral_norm, projection=True)
+    pair = rng.random((2, 6) + size, dtype=numpy.float32)
+    dis.cleargrads()
+    out = dis(pair, noise=dis.noise(0))  # train mode, noise
+    assert out.shape == logits and out.dtype == numpy.float32
+    F.sum(out ** 2).backward()
+    testing.assert_gradients_as_the_maths_says(dis, pair)
+    # The encoder's biases get gradients: no instance norm cancels them.
+    assert all(numpy.abs(dis[n].b.grad).max() > 0 for n in PROJ[dis.n_down])
+
+
+@pytest.mark.parametrize('head', ['linear', 'patch16'])
+@pytest.mark.parametrize('spectral_norm', [False, True])
+def test_projection_adds_layers_and_leaves_the_rest_as_it_was(head,
+                                                              spectral_norm):
+    plain = Discriminator(ch=8, size=64, head=head, seed=3,
+                          spectral_norm=spectral_norm)
+    dis = Discriminator(ch=8, size=64, head=head, seed=3,
+                        spectral_norm=spectral_norm, projection=True)
+    assert not plain.projection and dis.projection
+    names = sorted(n for n, _ in plain.namedparams())
+    assert not [n for n in names if 'proj' in n]
+    params = dict(dis.namedparams())
+    added = ['/{}/{}'.format(n, p) for n in PROJ[dis.n_down]
+             for p in ('W', 'b')]
+    assert sorted(params) == sorted(names + added)
+    assert dis.proj_c0.W.shape == (1, 3, 4, 4)
+    assert dis['proj_c{}'.format(dis.n_down - 1)].W.shape[0] == 8
+    # The same draws for the reference article's weights (and u vectors).
+    for name, param in plain.namedparams():
+        numpy.testing.assert_array_equal(params[name].array, param.array)
+    for link in plain.children():
+        if spectral_norm and hasattr(link, 'W_u'):
+            numpy.testing.assert_array_equal(dis[link.name].W_u, link.W_u)
+    for name in PROJ[dis.n_down]:
+        hooked = 'SpectralNormalization' in dis[name].local_link_hooks
+        assert hooked == spectral_norm == hasattr(dis[name], 'W_u')
+
+
+class HeadInput(chainer.LinkHook):
+    """Keeps the map the head's layer (``c5`` or ``l4``) reads."""
+
+    name = 'HeadInput'
+
+    def forward_preprocess(self, args):
+        if args.link.name in ('c5', 'l4'):
+            self.map = args.args[0].array
+
+
+def projection_by_hand(dis, pair, phi):
+    """``<e(y), phi>``: the article encoder with Chainer's functions, its
+    map averaged over positions, times ``phi`` over channels; for the
+    linear head summed over positions."""
+    y = pair[:, 3:]
+    layers = PROJ[dis.n_down]
+    for i, name in enumerate(layers, 1):
+        y = F.convolution_2d(y, dis[name].W, dis[name].b, 2, 1).array
+        if i < len(layers):
+            y = numpy.where(y > 0, y, 0.2 * y)
+    e = y.mean(axis=(2, 3))
+    term = numpy.einsum('bc,bchw->bhw', e, phi)[:, None]
+    return term.sum(axis=(2, 3)) if dis.head == 'linear' else term
+
+
+@pytest.mark.parametrize('head', ['linear', 'patch', 'patch16'])
+def test_the_projection_term_is_the_articles_embedding_times_the_features(
+        rng, head):
+    size = (64, 32)
+    # Wide weights: a term near the logits' size, not in their rounding.
+    plain = Discriminator(ch=16, size=size, head=head, seed=4, wscale=0.2)
+    dis = Discriminator(ch=16, size=size, head=head, seed=4, wscale=0.2,
+                        projection=True)
+    x = images(rng, size)
+    # A random article and a plain one of a random colour.
+    plain_colour = numpy.broadcast_to(rng.random((2, 3, 1, 1), 'f'),
+                                      (2, 3) + size)
+    articles = images(rng, size), plain_colour
+    hook = HeadInput()
+    terms = []
+    with chainer.using_config('train', False), hook:
+        for y in articles:
+            pair = numpy.concatenate((x, y), axis=1)
+            base = plain(pair).array
+            phi = hook.map
+            with_term = dis(pair).array
+            numpy.testing.assert_array_equal(hook.map, phi)  # held
+            expected = projection_by_hand(dis, pair, phi)
+            assert expected.shape == base.shape
+            testing.assert_allclose(with_term - base, expected, rtol=1e-4,
+                                    scale=numpy.abs(expected).max())
+            terms.append(with_term - base)
+        # The same person, another article: another term.
+        assert not numpy.allclose(terms[0], terms[1], rtol=0.1, atol=0)
+        # An encoder that gives e(y) = 0 leaves D's logits as they were.
+        last = dis['proj_c{}'.format(dis.n_down - 1)]
+        last.W.array[...] = 0
+        last.b.array[...] = 0
+        numpy.testing.assert_array_equal(dis(pair).array, plain(pair).array)
+
+
+def test_projection_with_noise_is_seeded_and_keeps_the_rests_draws(rng):
+    pair = rng.random((2, 6, 64, 64), dtype=numpy.float32)
+    plain = Discriminator(ch=8, size=64, head='patch', seed=2)
+    dis = Discriminator(ch=8, size=64, head='patch', seed=2,
+                        projection=True)
+    with chainer.using_config('train', True):
+        noisy = dis(pair, noise=dis.noise(0)).array
+        numpy.testing.assert_array_equal(
+            dis(pair, noise=dis.noise(0)).array, noisy)
+        assert not numpy.array_equal(dis(pair, noise=dis.noise(1)).array,
+                                     noisy)
+        # The reference article's path draws what it draws without the
+        # encoder, which draws after it: the head's map is the same.
+        hook = HeadInput()
+        with hook:
+            plain(pair, noise=plain.noise(0))
+            phi = hook.map
+            dis(pair, noise=dis.noise(0))
+        numpy.testing.assert_array_equal(hook.map, phi)
+
+
+def test_projection_under_mixed_precision_and_saved_vectors(rng, tmp_path):
+    from cagan import precision
+    options = dict(ch=8, size=32, head='patch16', seed=0, inject=True,
+                   spectral_norm=True, noise_sigma=0, projection=True)
+    with precision.building('mixed16'):
+        dis16 = Discriminator(**options)
+    dis = Discriminator(**options)
+    assert dis16.proj_c2.W.dtype == dis16.proj_c2.W_u.dtype == numpy.float16
+    pair = rng.random((2, 6, 32, 32), dtype=numpy.float32)
+    with chainer.using_config('train', False):
+        half, full = dis16(pair), dis(pair)
+    assert half.dtype == numpy.float32
+    testing.assert_allclose(half.array, full.array, rtol=2e-2)
+    dis16.cleargrads()
+    F.sum(dis16(pair) ** 2).backward()
+    assert all(numpy.isfinite(p.grad).all() for n, p in dis16.namedparams()
+               if not n.startswith('/bn0/'))
+    chainer.serializers.save_npz(str(tmp_path / 'dis.npz'), dis)
+    assert 'proj_c3/W_u' in numpy.load(str(tmp_path / 'dis.npz')).files
+    again = Discriminator(**dict(options, seed=1))
+    load_npz(tmp_path / 'dis.npz', again)
+    numpy.testing.assert_array_equal(again.proj_c3.W_u, dis.proj_c3.W_u)
+    numpy.testing.assert_array_equal(again.proj_c3.W.array,
+                                     dis.proj_c3.W.array)
