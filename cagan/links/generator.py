@@ -55,11 +55,9 @@ class Generator(chainer.Chain):
       (beyond CAGAN; as the try-on methods after it, see
       :mod:`cagan.links.warp`): a :class:`~cagan.links.warp.Warp` ``warp``
       of ``y_j`` onto ``x_i``, an affine transform (plus a 6x6 grid of
-      offsets for ``'grid'``); the warped article ``w``, its warped
-      silhouette ``m`` and the worn article's warped silhouette ``m_i``
-      (where the old garment is, which the new one may leave bare) are
-      given to the network as 5 more input channels (``c0.W``: ``(ch/8,
-      14, 4, 4)``). The network's first three output
+      offsets for ``'grid'``), and the warped article ``w`` and its warped
+      silhouette ``m`` are given to the network as 4 more input channels
+      (``c0.W``: ``(ch/8, 13, 4, 4)``). The network's first three output
       channels are then the pixels it paints (``render``: skin, edges)
       and the image is the composite ``m * w + (1 - m) * render``: inside
       the article's silhouette the swap shows the product photo's own
@@ -104,9 +102,9 @@ class Generator(chainer.Chain):
         self.inject = bool(inject)
         self.upsample = upsample
         self.warp_kind = warp
-        # The network's inputs: the triplet, the warped article and its
-        # silhouette, and the worn article's warped silhouette.
-        n_in = self.in_channels + (5 if warp != 'none' else 0)
+        # The network's inputs: the triplet, and the warped article and
+        # its silhouette.
+        n_in = self.in_channels + (4 if warp != 'none' else 0)
         # Extra input channels of every layer after c0.
         k = n_in if self.inject else 0
         w = chainer.initializers.Normal(
@@ -157,10 +155,9 @@ class Generator(chainer.Chain):
         dtype = x.dtype
         x = F.cast(x, self.c0.W.dtype)
         if self.warp_kind != 'none':
-            x_i, y_i, y_j = F.split_axis(x, [3, 6], axis=1)
+            x_i, _, y_j = F.split_axis(x, [3, 6], axis=1)
             w, m = self.warp(x_i, y_j)
-            _, m_i = self.warp(x_i, y_i)
-            x = F.concat((x, w, m, m_i), axis=1)
+            x = F.concat((x, w, m), axis=1)
         # The inputs at each size a layer reads, pooled once per call.
         copies = pyramid(x, 4) if self.inject else None
         h1 = relu(self.c0(x))

@@ -101,10 +101,9 @@ def test_the_warp_refuses_an_unknown_kind():
 
 def test_a_warping_generator_feeds_the_warp_to_its_network():
     gen = Generator(ch=16, size=32, warp='grid', inject=True)
-    # The triplet, the warped article and its silhouette, and the worn
-    # article's warped silhouette.
-    assert gen.c0.W.shape == (2, 14, 4, 4)
-    assert gen.c1.W.shape[1] == 2 + 14
+    # The triplet, the warped article and its silhouette.
+    assert gen.c0.W.shape == (2, 13, 4, 4)
+    assert gen.c1.W.shape[1] == 2 + 13
     assert isinstance(gen.warp, Warp) and gen.warp.points == 6
     names = {name for name, _ in gen.namedparams()}
     assert '/warp/l4/W' in names
