@@ -185,17 +185,24 @@ def test_the_default_folder_and_the_shipped_files():
         plan = ablation.load(ROOT / 'configs' / 'ablation-{}.yaml'.format(name))
         assert plan.seeds == ([0, 1, 2] if name == 'demo' else [0, 1])
         assert len(plan.variants) == 16
-        # `start` takes the shipped options out; `combined` is the shipped
-        # config itself, the supervised run its generator trained on truth.
+        # `start` takes the shipped options out; `combined` (CAGAN's
+        # options) or `combined_warp` (and the warp) is the shipped config
+        # itself, the supervised runs its generators trained on truth.
         shipped = config.load(ROOT / 'configs' / '{}.yaml'.format(name),
                               HALF_LENGTH if name == 'demo' else None)
-        assert plan.variants['combined'][1] == shipped
+        combined = [n for n in ('combined', 'combined_warp')
+                    if plan.variants[n][1] == shipped]
+        assert len(combined) == 1
         reference = plan.variants['reference'][1]
         assert not reference['model']['gen']['inject']
         assert reference['optimizer']['ema'] is None
         supervised = plan.variants['supervised'][1]
         assert supervised['train']['mode'] == 'supervised'
-        assert supervised['model']['gen'] == shipped['model']['gen']
+        assert supervised['model']['gen'] == dict(
+            shipped['model']['gen'], warp='none')
+        supervised_warp = plan.variants['supervised_warp'][1]
+        assert supervised_warp['model']['gen'] == dict(
+            shipped['model']['gen'], warp='grid')
     showcase = yaml.safe_load((ROOT / 'configs' /
                                'ablation-showcase.yaml').read_text())
     demo = yaml.safe_load((ROOT / 'configs' / 'ablation-demo.yaml')
